@@ -47,6 +47,9 @@ func NewBalancer(backends []string, opts ...BalancerOption) (*Balancer, error) {
 		b.cfg.strategy = RoundRobin()
 	}
 	b.cfg.logger = defaultLogger(b.cfg.logger)
+	if err := b.cfg.proxy.validate(); err != nil {
+		return nil, err
+	}
 	for _, raw := range backends {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -65,7 +68,7 @@ func NewBalancer(backends []string, opts ...BalancerOption) (*Balancer, error) {
 // ServeHTTP forwards r to a backend.
 func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if b == nil || len(b.backends) == 0 {
-		writeProxyError(w, r, ErrNoBackend)
+		b.cfg.proxy.writeError(w, r, ErrNoBackend)
 		return
 	}
 	be := b.cfg.strategy.Pick(r, b.backends)
@@ -74,14 +77,15 @@ func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &berr) && berr.responded {
 			return
 		}
-		writeProxyError(w, r, err)
+		b.cfg.proxy.writeError(w, r, err)
 	}
 }
 
 // Close stops everything the Balancer started.
 func (b *Balancer) Close() error {
 	for _, be := range b.backends {
-		be.fwd.close()
+		be.fwd.closeIdle()
+		be.fwd.closeStreams()
 	}
 	return nil
 }

@@ -53,6 +53,13 @@ type proxyConfig struct {
 	trustedCIDRs []string
 }
 
+// validate checks the proxy settings once, in NewBalancer, and returns an
+// error naming the first bad value.
+func (c *proxyConfig) validate() error {
+	_, err := parseTrustedNets(c.trustedCIDRs)
+	return err
+}
+
 // load holds the counters a forwarder keeps for its backend. Strategies read
 // them through Backend.
 type load struct {
@@ -118,13 +125,18 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request) error {
 	return &BackendError{Backend: f.target.Redacted(), Class: class, Err: aw.err}
 }
 
-// close closes idle connections and open upgraded streams.
-func (f *forwarder) close() {}
+// closeIdle closes the forwarder's idle connections to the backend.
+func (f *forwarder) closeIdle() {}
 
-// writeProxyError answers a request that could not be forwarded: 503 for
+// closeStreams closes every open upgraded stream to the backend. The
+// Balancer calls it on Close after a grace period, and when a removed
+// backend's drain time is up.
+func (f *forwarder) closeStreams() {}
+
+// writeError answers a request that could not be forwarded: 503 for
 // ErrNoBackend, 504 for ErrTimeout, 502 otherwise. The body never holds
 // addresses or Go error text.
-func writeProxyError(w http.ResponseWriter, r *http.Request, err error) {
+func (c *proxyConfig) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := http.StatusBadGateway
 	switch {
 	case errors.Is(err, ErrNoBackend):
