@@ -1,54 +1,469 @@
 package frontdoor
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"unicode/utf8"
 )
 
-// staticConfig is what StaticOptions set.
-type staticConfig struct {
-	logger *slog.Logger
-}
-
-// StaticFS is an [net/http.Handler] that serves the files of an [io/fs.FS].
+// StaticFS is an [net/http.Handler] that serves the files of an [io/fs.FS]:
+// a directory opened with [OpenDir], an embed.FS (through [io/fs.Sub]), an
+// [testing/fstest.MapFS], or any other.
 //
-// SKELETON: issue 2 replaces this with the full implementation.
+// Security first. No request path leads outside the fs.FS, whatever its
+// spelling ("..", "%2e%2e", "%2f", "%5c", NUL, invalid UTF-8): such paths
+// are a 404. But an fs.FS from [os.DirFS] follows symlinks out of its
+// directory; serve directories through [OpenDir], which does not. Files and
+// directories whose name starts with a dot are a 404, except ".well-known"
+// (see [WithDotfiles]). Directories are not listed unless
+// [WithDirectoryListing] says so. Error bodies are short constant texts that
+// never name a file; a failing read is a 500, logged through [WithLogger].
+//
+// What it serves. Only GET and HEAD (anything else is a 405 with Allow). "/"
+// and "dir/" serve their index.html; "dir" redirects to "dir/" keeping the
+// query. The Content-Type comes from a table shipped with the package, the
+// same on every OS (see [WithContentTypes]); unknown extensions are
+// sniffed; every response carries "X-Content-Type-Options: nosniff".
+// Every file has a strong ETag, a hash of its content computed once per
+// file version (name, size, mod time) and kept in a bounded cache, so
+// embed.FS files, which have no mod time, get one too; Last-Modified is sent
+// when the mod time is known. Conditional and Range requests are answered
+// by [net/http.ServeContent] (304, 412, 206, multipart/byteranges, 416).
+// Where "name.br" or "name.gz" exists beside "name" and Accept-Encoding
+// allows it (q=0 refuses), the sibling is sent with Content-Encoding, the
+// original's Content-Type, its own ETag and "Vary: Accept-Encoding". The
+// cache also remembers which siblings exist, per version of the original:
+// add siblings together with (or before) the file they compress.
+// Cache-Control follows [DefaultCacheControl] unless [WithCacheControl]
+// replaces it. [WithSPAFallback] serves an index file for client-side
+// routes.
+//
+// Files from [OpenDir] and [os.DirFS] reach the connection as the *os.File
+// itself, so the kernel's sendfile path is kept for large files.
+//
+// A StaticFS is safe for concurrent use. The zero value and a nil
+// *StaticFS answer every request with a 404. Build one with [NewStaticFS].
 type StaticFS struct {
-	h http.Handler
+	fsys     fs.FS
+	types    map[string]string // extension (lower case) -> Content-Type
+	listing  bool
+	spaIndex string
+	policy   func(name string) string
+	dotfiles []string
+	logger   *slog.Logger
+	cache    *staticCache
+	hdr      staticHeaders
 }
 
 var _ http.Handler = (*StaticFS)(nil)
 
-// NewStaticFS returns a handler serving fsys.
+// staticHeaders are header values shared by every response of one StaticFS.
+// They are assigned to header maps directly (saving an allocation per
+// request) and must never be modified.
+type staticHeaders struct {
+	nosniff, allow, textPlain, html, noCache []string
+	varyAE, varyAccept, varyBoth             []string
+	br, gzip                                 []string
+}
+
+func newStaticHeaders() staticHeaders {
+	return staticHeaders{
+		nosniff:    []string{"nosniff"},
+		allow:      []string{"GET, HEAD"},
+		textPlain:  []string{"text/plain; charset=utf-8"},
+		html:       []string{"text/html; charset=utf-8"},
+		noCache:    []string{"no-cache"},
+		varyAE:     []string{"Accept-Encoding"},
+		varyAccept: []string{"Accept"},
+		varyBoth:   []string{"Accept, Accept-Encoding"},
+		br:         []string{"br"},
+		gzip:       []string{"gzip"},
+	}
+}
+
+// NewStaticFS returns a handler serving the files of fsys, configured by
+// opts (none are needed). It returns an error if fsys is nil or an option
+// value is malformed, naming the option.
 func NewStaticFS(fsys fs.FS, opts ...StaticOption) (*StaticFS, error) {
 	if fsys == nil {
-		return nil, errors.New("frontdoor: NewStaticFS: nil fs.FS")
+		return nil, errStaticNilFS
 	}
-	var c staticConfig
+	c := defaultStaticConfig()
 	for _, o := range opts {
 		if o != nil {
 			o.applyStatic(&c)
 		}
 	}
-	return &StaticFS{h: http.FileServerFS(fsys)}, nil
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	s := &StaticFS{
+		fsys:     fsys,
+		types:    newStaticTypes(c.contentTypes),
+		listing:  c.listing,
+		spaIndex: c.spaIndex,
+		policy:   c.cacheControl,
+		dotfiles: c.dotfiles,
+		logger:   defaultLogger(c.logger),
+		cache:    newStaticCache(staticCacheEntries),
+		hdr:      newStaticHeaders(),
+	}
+	return s, nil
 }
 
-// ServeHTTP serves one file.
+// cacheControl applies the Cache-Control policy to name.
+func (s *StaticFS) cacheControl(name string) string {
+	if s.policy != nil {
+		return s.policy(name)
+	}
+	return DefaultCacheControl(name)
+}
+
+// ServeHTTP serves the file named by r.URL.Path.
 func (s *StaticFS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s == nil || s.h == nil {
-		http.NotFound(w, r)
+	h := w.Header()
+	h["X-Content-Type-Options"] = staticNosniff(s)
+	if s == nil || s.fsys == nil {
+		staticError(w, http.StatusNotFound)
 		return
 	}
-	s.h.ServeHTTP(w, r)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h["Allow"] = s.hdr.allow
+		staticError(w, http.StatusMethodNotAllowed)
+		return
+	}
+	name, slash, ok := staticName(r.URL.Path)
+	if !ok || s.hidden(name) {
+		staticError(w, http.StatusNotFound)
+		return
+	}
+	s.serve(w, r, name, slash)
+}
+
+// staticNosniff returns the shared nosniff value, also for a zero StaticFS.
+func staticNosniff(s *StaticFS) []string {
+	if s == nil || s.hdr.nosniff == nil {
+		return []string{"nosniff"}
+	}
+	return s.hdr.nosniff
+}
+
+// serve answers for name, a valid fs.FS name; slash tells whether the
+// request path ended in "/".
+func (s *StaticFS) serve(w http.ResponseWriter, r *http.Request, name string, slash bool) {
+	f, err := s.fsys.Open(name)
+	if err != nil {
+		s.openFailed(w, r, name, err)
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		s.readFailed(w, r, name, err)
+		return
+	}
+	if fi.IsDir() {
+		s.serveDir(w, r, name, slash, f)
+		return
+	}
+	if slash || !fi.Mode().IsRegular() {
+		s.notFound(w, r, name)
+		return
+	}
+	s.serveFile(w, r, name, f, fi, nil)
+}
+
+// serveDir answers for a directory: a redirect to add the slash, its
+// index.html, a listing, or a 404.
+func (s *StaticFS) serveDir(w http.ResponseWriter, r *http.Request, name string, slash bool, dir fs.File) {
+	if !slash && name != "." {
+		loc := "./" + staticEscapeSegment(path.Base(name)) + "/"
+		if r.URL.RawQuery != "" {
+			loc += "?" + r.URL.RawQuery
+		}
+		w.Header().Set("Location", loc)
+		w.WriteHeader(http.StatusMovedPermanently)
+		return
+	}
+	index := "index.html"
+	if name != "." {
+		index = name + "/index.html"
+	}
+	if f, err := s.fsys.Open(index); err == nil {
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			s.serveFile(w, r, index, f, fi, nil)
+			return
+		}
+	}
+	if s.listing {
+		s.serveListing(w, r, name, dir)
+		return
+	}
+	s.notFound(w, r, name)
+}
+
+// serveFile sends the regular file f (name, described by fi), or one of its
+// precompressed siblings. vary, when not nil, is the Vary header already
+// due (the SPA fallback varies on Accept).
+func (s *StaticFS) serveFile(w http.ResponseWriter, r *http.Request, name string, f fs.File, fi fs.FileInfo, vary []string) {
+	content, err := staticSeeker(f, fi)
+	if err != nil {
+		s.readFailed(w, r, name, err)
+		return
+	}
+	m, err := s.meta(name, content, fi, nil)
+	if err != nil {
+		s.readFailed(w, r, name, err)
+		return
+	}
+	h := w.Header()
+	if m.br != "" || m.gz != "" {
+		if vary != nil {
+			h["Vary"] = s.hdr.varyBoth
+		} else {
+			h["Vary"] = s.hdr.varyAE
+		}
+		if s.servePrecompressed(w, r, m) {
+			return
+		}
+	} else if vary != nil {
+		h["Vary"] = vary
+	}
+	h["Content-Type"] = m.ctype
+	h["Etag"] = m.etag
+	if m.cc != nil {
+		h["Cache-Control"] = m.cc
+	}
+	http.ServeContent(w, r, "", fi.ModTime(), content)
+}
+
+// servePrecompressed sends the sibling of the original (metadata orig) that
+// the client accepts, if any, and reports whether it did.
+func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, orig *staticMeta) bool {
+	enc := staticPickEncoding(r.Header["Accept-Encoding"], orig.br != "", orig.gz != "")
+	name, encHdr := orig.br, s.hdr.br
+	switch enc {
+	case "":
+		return false
+	case "gzip":
+		name, encHdr = orig.gz, s.hdr.gzip
+	}
+	f, err := s.fsys.Open(name)
+	if err != nil {
+		return false // gone since we looked: send the original
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	content, err := staticSeeker(f, fi)
+	if err != nil {
+		return false
+	}
+	m, err := s.meta(name, content, fi, orig)
+	if err != nil {
+		s.logger.LogAttrs(r.Context(), slog.LevelError, "frontdoor: static read failed",
+			slog.String("path", name), slog.Any("err", err))
+		return false
+	}
+	h := w.Header()
+	h["Content-Type"] = m.ctype
+	h["Content-Encoding"] = encHdr
+	h["Etag"] = m.etag
+	if m.cc != nil {
+		h["Cache-Control"] = m.cc
+	}
+	// ServeContent omits Content-Length on full responses once
+	// Content-Encoding is set; put it back for the 200.
+	http.ServeContent(&staticLengthWriter{ResponseWriter: w, size: fi.Size()}, r, "", fi.ModTime(), content)
+	return true
+}
+
+// notFound answers 404, or the SPA index for a qualifying navigation.
+func (s *StaticFS) notFound(w http.ResponseWriter, r *http.Request, name string) {
+	if s.spaIndex != "" && name != s.spaIndex && staticExt(name) == "" &&
+		staticAcceptsHTML(r.Header["Accept"]) {
+		if f, err := s.fsys.Open(s.spaIndex); err == nil {
+			defer f.Close()
+			if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+				s.serveFile(w, r, s.spaIndex, f, fi, s.hdr.varyAccept)
+				return
+			}
+		}
+	}
+	staticError(w, http.StatusNotFound)
+}
+
+// openFailed answers for an Open error: a 404 (or SPA fallback) when the
+// name leads nowhere, a logged 500 when the server is in trouble.
+func (s *StaticFS) openFailed(w http.ResponseWriter, r *http.Request, name string, err error) {
+	if staticServerTrouble(err) {
+		s.readFailed(w, r, name, err)
+		return
+	}
+	s.notFound(w, r, name)
+}
+
+// readFailed logs err and answers 500.
+func (s *StaticFS) readFailed(w http.ResponseWriter, r *http.Request, name string, err error) {
+	s.logger.LogAttrs(r.Context(), slog.LevelError, "frontdoor: static read failed",
+		slog.String("path", name), slog.Any("err", err))
+	staticError(w, http.StatusInternalServerError)
+}
+
+// staticServerTrouble reports whether an Open error is the server's fault
+// (out of file descriptors or memory, I/O error) rather than the name's:
+// missing, forbidden, not a directory, a symlink out of the root, too long.
+func staticServerTrouble(err error) bool {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return false
+	}
+	switch errno {
+	case syscall.EMFILE, syscall.ENFILE, syscall.EIO, syscall.ENOMEM:
+		return true
+	}
+	return false
+}
+
+// staticError answers code with a short constant body that names nothing.
+func staticError(w http.ResponseWriter, code int) {
+	h := w.Header()
+	for _, k := range [...]string{"Cache-Control", "Content-Encoding", "Etag", "Last-Modified", "Vary"} {
+		delete(h, k)
+	}
+	h["Content-Type"] = []string{"text/plain; charset=utf-8"}
+	w.WriteHeader(code)
+	switch code {
+	case http.StatusNotFound:
+		io.WriteString(w, "404 page not found\n")
+	case http.StatusMethodNotAllowed:
+		io.WriteString(w, "405 method not allowed\n")
+	default:
+		io.WriteString(w, "500 internal server error\n")
+	}
+}
+
+// staticLengthWriter sets Content-Length on a 200 response whose
+// Content-Encoding made ServeContent leave it out. It forwards ReadFrom so
+// that sendfile still applies.
+type staticLengthWriter struct {
+	http.ResponseWriter
+	size int64
+}
+
+func (w *staticLengthWriter) WriteHeader(code int) {
+	if code == http.StatusOK {
+		w.Header().Set("Content-Length", strconv.FormatInt(w.size, 10))
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *staticLengthWriter) ReadFrom(src io.Reader) (int64, error) {
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
+}
+
+// Unwrap lets [net/http.ResponseController] reach the underlying writer.
+func (w *staticLengthWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// staticMaxBuffered is the largest file of an fs.FS whose files are neither
+// io.Seekers nor io.ReaderAts that StaticFS reads into memory to serve.
+const staticMaxBuffered = 8 << 20
+
+// staticSeeker returns f as an io.ReadSeeker: f itself when it is one (so
+// an *os.File keeps sendfile), a section reader over an io.ReaderAt, or,
+// for small files, their content read into memory.
+func staticSeeker(f fs.File, fi fs.FileInfo) (io.ReadSeeker, error) {
+	if rs, ok := f.(io.ReadSeeker); ok {
+		return rs, nil
+	}
+	if ra, ok := f.(io.ReaderAt); ok {
+		return io.NewSectionReader(ra, 0, fi.Size()), nil
+	}
+	if fi.Size() > staticMaxBuffered {
+		return nil, errors.New("file is neither an io.Seeker nor an io.ReaderAt and too large to buffer")
+	}
+	b, err := io.ReadAll(io.LimitReader(f, staticMaxBuffered+1))
+	if err != nil {
+		return nil, err
+	}
+	return bytes.NewReader(b), nil
+}
+
+// staticMaxPath bounds request paths; longer ones are a 404 without
+// touching the file system.
+const staticMaxPath = 4096
+
+// staticName turns a decoded request path into an fs.FS name ("." for the
+// root). slash reports a trailing "/". It refuses (ok false) NUL,
+// backslashes, invalid UTF-8, ".." segments and overlong paths; "." and
+// empty segments are cleaned away.
+func staticName(p string) (name string, slash, ok bool) {
+	if len(p) > staticMaxPath || !utf8.ValidString(p) ||
+		strings.IndexByte(p, 0) >= 0 || strings.IndexByte(p, '\\') >= 0 {
+		return "", false, false
+	}
+	for rest := p; rest != ""; {
+		var seg string
+		seg, rest, _ = strings.Cut(rest, "/")
+		if seg == ".." {
+			return "", false, false
+		}
+	}
+	slash = strings.HasSuffix(p, "/")
+	if p == "" || p[0] != '/' {
+		p = "/" + p
+	}
+	name = path.Clean(p)[1:]
+	if name == "" {
+		name = "."
+	}
+	return name, slash, fs.ValidPath(name)
+}
+
+// hidden reports whether name has a segment starting with a dot that is not
+// in the dotfile allow-list.
+func (s *StaticFS) hidden(name string) bool {
+	return staticHasDotSegment(name, s.dotfiles)
+}
+
+// staticHasDotSegment reports whether a segment of the slash-separated name
+// starts with a dot and is not one of allowed. The name "." is the root.
+func staticHasDotSegment(name string, allowed []string) bool {
+	if name == "." {
+		return false
+	}
+	for rest := name; rest != ""; {
+		var seg string
+		seg, rest, _ = strings.Cut(rest, "/")
+		if seg != "" && seg[0] == '.' && !slices.Contains(allowed, seg) {
+			return true
+		}
+	}
+	return false
 }
 
 // OpenDir opens dir as an [io/fs.FS] from which no path, symlinks included,
 // leads outside dir (it is [os.OpenRoot] followed by [os.Root.FS]). Prefer it
-// to [os.DirFS], which follows symlinks out of the directory.
+// to [os.DirFS], which follows symlinks out of the directory. Symlinks that
+// stay inside dir work. The directory stays open for the life of the
+// process.
 func OpenDir(dir string) (fs.FS, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
