@@ -386,10 +386,14 @@ func (w *staticLengthWriter) Unwrap() http.ResponseWriter { return w.ResponseWri
 // io.Seekers nor io.ReaderAts that StaticFS reads into memory to serve.
 const staticMaxBuffered = 8 << 20
 
-// staticSeeker returns f as an io.ReadSeeker: f itself when it is one (so
-// an *os.File keeps sendfile), a section reader over an io.ReaderAt, or,
-// for small files, their content read into memory.
+// staticSeeker returns f as an io.ReadSeeker: an *os.File wrapped in a
+// staticOSFile (which keeps sendfile), f itself when it is a ReadSeeker, a
+// section reader over an io.ReaderAt, or, for small files, their content
+// read into memory.
 func staticSeeker(f fs.File, fi fs.FileInfo) (io.ReadSeeker, error) {
+	if osf, ok := f.(*os.File); ok {
+		return &staticOSFile{File: osf, size: fi.Size(), atStart: true}, nil
+	}
 	if rs, ok := f.(io.ReadSeeker); ok {
 		return rs, nil
 	}
@@ -470,4 +474,49 @@ func OpenDir(dir string) (fs.FS, error) {
 		return nil, fmt.Errorf("frontdoor: open static dir: %w", err)
 	}
 	return root.FS(), nil
+}
+
+// staticOSFile is a freshly opened *os.File of known size whose first
+// Seek(0, io.SeekEnd) and Seek(0, io.SeekStart), which ServeContent makes
+// to learn the size, cost no system calls. It embeds the *os.File so that
+// net's sendfile path still finds the descriptor (through SyscallConn).
+type staticOSFile struct {
+	*os.File
+	size    int64
+	atStart bool // the descriptor's offset is 0 and nothing moved it yet
+	fakeEnd bool // a faked Seek(0, io.SeekEnd) put the logical offset at size
+}
+
+func (f *staticOSFile) Seek(offset int64, whence int) (int64, error) {
+	if f.atStart && offset == 0 {
+		switch whence {
+		case io.SeekEnd:
+			f.fakeEnd = true
+			return f.size, nil
+		case io.SeekStart:
+			f.fakeEnd = false
+			return 0, nil
+		}
+	}
+	if whence == io.SeekCurrent && f.fakeEnd {
+		offset, whence = offset+f.size, io.SeekStart
+	}
+	f.atStart, f.fakeEnd = false, false
+	return f.File.Seek(offset, whence)
+}
+
+func (f *staticOSFile) Read(p []byte) (int, error) {
+	if f.fakeEnd {
+		return 0, io.EOF
+	}
+	f.atStart = false
+	return f.File.Read(p)
+}
+
+func (f *staticOSFile) WriteTo(w io.Writer) (int64, error) {
+	if f.fakeEnd {
+		return 0, nil
+	}
+	f.atStart = false
+	return f.File.WriteTo(w)
 }

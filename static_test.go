@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -753,5 +754,41 @@ func TestStaticFSConcurrent(t *testing.T) {
 	}
 	for range 8 {
 		assert.NoError(t, <-done)
+	}
+}
+
+// staticTestSourceWriter records what ServeContent copies the body from.
+type staticTestSourceWriter struct {
+	*httptest.ResponseRecorder
+	src io.Reader
+}
+
+func (w *staticTestSourceWriter) ReadFrom(r io.Reader) (int64, error) {
+	if lr, ok := r.(*io.LimitedReader); ok {
+		w.src = lr.R
+	} else {
+		w.src = r
+	}
+	return io.Copy(w.ResponseRecorder, r)
+}
+
+// TestStaticFSKeepsSendfilePath checks that a file from disk reaches the
+// ResponseWriter's ReadFrom as something net's sendfile accepts (a
+// syscall.Conn wrapping the descriptor), for plain and precompressed files.
+func TestStaticFSKeepsSendfilePath(t *testing.T) {
+	fsys, err := OpenDir(staticTestDir(t))
+	require.NoError(t, err)
+	s := staticTestNew(t, fsys)
+	for _, ae := range []string{"", "gzip"} {
+		for _, name := range []string{"range.txt", "app.js"} {
+			w := &staticTestSourceWriter{ResponseRecorder: httptest.NewRecorder()}
+			r := httptest.NewRequest("GET", "/"+name, nil)
+			r.Header.Set("Accept-Encoding", ae)
+			s.ServeHTTP(w, r)
+			require.Equal(t, http.StatusOK, w.Code)
+			require.NotNil(t, w.src, "ServeContent used ReadFrom")
+			_, ok := w.src.(syscall.Conn)
+			assert.True(t, ok, "%s (%q): body source %T is not a syscall.Conn", name, ae, w.src)
+		}
 	}
 }
