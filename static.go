@@ -188,7 +188,12 @@ func (s *StaticFS) serve(w http.ResponseWriter, r *http.Request, name string, sl
 // index.html, a listing, or a 404.
 func (s *StaticFS) serveDir(w http.ResponseWriter, r *http.Request, name string, slash bool, dir fs.File) {
 	if !slash && name != "." {
-		loc := "./" + staticEscapeSegment(path.Base(name)) + "/"
+		// Relative to the path as requested (which may be unclean, as in
+		// "/docs/."), so that it also works below a stripped prefix.
+		loc := "./"
+		if base := path.Base(r.URL.Path); base != "." {
+			loc += staticEscapeSegment(base) + "/"
+		}
 		if r.URL.RawQuery != "" {
 			loc += "?" + r.URL.RawQuery
 		}
@@ -223,7 +228,7 @@ func (s *StaticFS) serveFile(w http.ResponseWriter, r *http.Request, name string
 		s.readFailed(w, r, name, err)
 		return
 	}
-	m, err := s.meta(name, content, fi, nil)
+	m, err := s.meta(name, content, fi)
 	if err != nil {
 		s.readFailed(w, r, name, err)
 		return
@@ -253,12 +258,12 @@ func (s *StaticFS) serveFile(w http.ResponseWriter, r *http.Request, name string
 // the client accepts, if any, and reports whether it did.
 func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, orig *staticMeta) bool {
 	enc := staticPickEncoding(r.Header["Accept-Encoding"], orig.br != "", orig.gz != "")
-	name, encHdr := orig.br, s.hdr.br
+	name, encHdr, slot := orig.br, s.hdr.br, &orig.brVariant
 	switch enc {
 	case "":
 		return false
 	case "gzip":
-		name, encHdr = orig.gz, s.hdr.gzip
+		name, encHdr, slot = orig.gz, s.hdr.gzip, &orig.gzVariant
 	}
 	f, err := s.fsys.Open(name)
 	if err != nil {
@@ -273,7 +278,7 @@ func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, or
 	if err != nil {
 		return false
 	}
-	m, err := s.meta(name, content, fi, orig)
+	m, err := variantMeta(slot, content, fi, orig)
 	if err != nil {
 		s.logger.LogAttrs(r.Context(), slog.LevelError, "frontdoor: static read failed",
 			slog.String("path", name), slog.Any("err", err))

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 )
 
 const (
@@ -24,8 +25,9 @@ const (
 )
 
 // staticMeta is what a StaticFS knows about one version of one file. It is
-// immutable once built and shared by concurrent requests; its slices are
-// assigned to response headers directly and must never be modified.
+// immutable once built (but for the atomic variant pointers) and shared by
+// concurrent requests; its slices are assigned to response headers directly
+// and must never be modified.
 type staticMeta struct {
 	size  int64
 	mod   int64    // ModTime().UnixNano(), 0 when unknown
@@ -34,6 +36,9 @@ type staticMeta struct {
 	cc    []string // the Cache-Control, nil for none
 	br    string   // name of a precompressed .br sibling, "" if none
 	gz    string   // name of a precompressed .gz sibling, "" if none
+
+	// The metadata of the last version seen of each sibling.
+	brVariant, gzVariant atomic.Pointer[staticMeta]
 }
 
 // staticCache maps a file name to the metadata of the version last seen. It
@@ -81,44 +86,55 @@ func (c *staticCache) len() int {
 	return len(c.m)
 }
 
-// meta returns the metadata of the file name, open as content and described
-// by fi, computing and caching it on first sight of this version. content is
-// left at offset 0. For a precompressed sibling, orig is the original's
-// metadata, whose Content-Type and Cache-Control the sibling shares.
-func (s *StaticFS) meta(name string, content io.ReadSeeker, fi fs.FileInfo, orig *staticMeta) (*staticMeta, error) {
-	size := fi.Size()
-	var mod int64
+// staticVersion returns what identifies one version of a file besides its
+// name: its size and its mod time in Unix nanoseconds (0 when unknown).
+func staticVersion(fi fs.FileInfo) (size, mod int64) {
 	if t := fi.ModTime(); !t.IsZero() {
 		mod = t.UnixNano()
 	}
+	return fi.Size(), mod
+}
+
+// meta returns the metadata of the file name, open as content and described
+// by fi, computing and caching it on first sight of this version. content is
+// left at offset 0.
+func (s *StaticFS) meta(name string, content io.ReadSeeker, fi fs.FileInfo) (*staticMeta, error) {
+	size, mod := staticVersion(fi)
 	if m := s.cache.get(name, size, mod); m != nil {
 		return m, nil
 	}
-
-	m := &staticMeta{size: size, mod: mod}
-	ctype := ""
-	if orig != nil {
-		m.ctype, m.cc = orig.ctype, orig.cc
-	} else {
-		ctype = s.contentType(name)
-	}
-	etag, sniffed, err := staticHash(content, size, mod, ctype == "" && orig == nil)
+	ctype := s.contentType(name)
+	etag, sniffed, err := staticHash(content, size, mod, ctype == "")
 	if err != nil {
 		return nil, err
 	}
-	m.etag = []string{etag}
-	if orig == nil {
-		if ctype == "" {
-			ctype = sniffed
-		}
-		m.ctype = []string{ctype}
-		if cc := s.cacheControl(name); cc != "" {
-			m.cc = []string{cc}
-		}
-		m.br = s.sibling(name + ".br")
-		m.gz = s.sibling(name + ".gz")
+	if ctype == "" {
+		ctype = sniffed
 	}
+	m := &staticMeta{size: size, mod: mod, etag: []string{etag}, ctype: []string{ctype}}
+	if cc := s.cacheControl(name); cc != "" {
+		m.cc = []string{cc}
+	}
+	m.br = s.sibling(name + ".br")
+	m.gz = s.sibling(name + ".gz")
 	s.cache.put(name, m)
+	return m, nil
+}
+
+// variantMeta returns the metadata of a precompressed sibling of the
+// original orig, cached in slot (orig.brVariant or orig.gzVariant): its own
+// ETag, and the original's Content-Type and Cache-Control.
+func variantMeta(slot *atomic.Pointer[staticMeta], content io.ReadSeeker, fi fs.FileInfo, orig *staticMeta) (*staticMeta, error) {
+	size, mod := staticVersion(fi)
+	if m := slot.Load(); m != nil && m.size == size && m.mod == mod {
+		return m, nil
+	}
+	etag, _, err := staticHash(content, size, mod, false)
+	if err != nil {
+		return nil, err
+	}
+	m := &staticMeta{size: size, mod: mod, etag: []string{etag}, ctype: orig.ctype, cc: orig.cc}
+	slot.Store(m)
 	return m, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -290,6 +291,9 @@ func TestStaticFSIndexRedirectListing(t *testing.T) {
 				{"/docs/", 200, "<h1>docs</h1>", ""},
 				{"/docs", 301, "", "./docs/"},
 				{"/docs?tab=1&x=%20", 301, "", "./docs/?tab=1&x=%20"},
+				{"/docs/.", 301, "", "./"},
+				{"/docs//", 200, "<h1>docs</h1>", ""},
+				{"/%2e/docs", 301, "", "./docs/"},
 				{"/docs/guide.txt", 200, "guide", ""},
 				{"/docs/guide.txt/", 404, "404 page not found\n", ""},
 				{"/noindex/", 404, "404 page not found\n", ""},
@@ -507,6 +511,14 @@ func TestStaticFSPrecompressed(t *testing.T) {
 			w = staticTestDo(t, s, "GET", "/style.css", "Accept-Encoding", "br, gzip")
 			assert.Equal(t, "gzip", w.Header().Get("Content-Encoding"), "only a .gz sibling")
 			assert.Equal(t, "text/css; charset=utf-8", w.Header().Get("Content-Type"))
+			w = staticTestDo(t, s, "GET", "/app.js.br")
+			assert.Equal(t, "BROTLI-BYTES", w.Body.String(), "a sibling asked for by name is a plain file")
+			assert.Empty(t, w.Header().Get("Content-Encoding"))
+			assert.Equal(t, "application/octet-stream", w.Header().Get("Content-Type"))
+			w = staticTestDo(t, s, "GET", "/app.js", "Accept-Encoding", "br")
+			assert.Equal(t, "text/javascript; charset=utf-8", w.Header().Get("Content-Type"), "and does not disturb the variant")
+			assert.Equal(t, etags[1], w.Header().Get("ETag"))
+
 			w = staticTestDo(t, s, "GET", "/docs/guide.txt", "Accept-Encoding", "br, gzip")
 			assert.Empty(t, w.Header().Get("Content-Encoding"))
 			assert.Empty(t, w.Header().Get("Vary"), "no sibling, no Vary")
@@ -791,4 +803,28 @@ func TestStaticFSKeepsSendfilePath(t *testing.T) {
 			assert.True(t, ok, "%s (%q): body source %T is not a syscall.Conn", name, ae, w.src)
 		}
 	}
+}
+
+func TestStaticHashLargeFilesUseSizeAndModTime(t *testing.T) {
+	content := strings.NewReader("pretend this is large")
+	etag, _, err := staticHash(content, staticHashLimit+1, 12345, false)
+	require.NoError(t, err)
+	assert.Equal(t, `"`+strconv.FormatInt(staticHashLimit+1, 36)+"-"+strconv.FormatInt(12345, 36)+`"`, etag)
+	pos, err := content.Seek(0, io.SeekCurrent)
+	require.NoError(t, err)
+	assert.Zero(t, pos, "content is left at its start")
+
+	etag, _, err = staticHash(content, staticHashLimit+1, 0, false)
+	require.NoError(t, err)
+	assert.Regexp(t, `^"[A-Za-z0-9_-]{20}"$`, etag, "without a mod time the content is hashed, whatever the size")
+}
+
+func TestStaticFSBelowStripPrefix(t *testing.T) {
+	s := staticTestNew(t, staticTestMapFS(t))
+	h := http.StripPrefix("/app", s)
+	w := staticTestDo(t, h, "GET", "/app/docs")
+	require.Equal(t, http.StatusMovedPermanently, w.Code)
+	assert.Equal(t, "./docs/", w.Header().Get("Location"), "relative, so the prefix survives")
+	assert.Equal(t, "<h1>home</h1>", staticTestDo(t, h, "GET", "/app").Body.String())
+	assert.Equal(t, "guide", staticTestDo(t, h, "GET", "/app/docs/guide.txt").Body.String())
 }
