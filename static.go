@@ -1,7 +1,6 @@
 package frontdoor
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,11 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path"
-	"slices"
-	"strconv"
-	"strings"
 	"syscall"
-	"unicode/utf8"
 )
 
 // StaticFS is an [net/http.Handler] that serves the files of an [io/fs.FS]:
@@ -72,16 +67,15 @@ var _ http.Handler = (*StaticFS)(nil)
 // They are assigned to header maps directly (saving an allocation per
 // request) and must never be modified.
 type staticHeaders struct {
-	nosniff, allow, textPlain, html, noCache []string
-	varyAE, varyAccept, varyBoth             []string
-	br, gzip                                 []string
+	nosniff, allow, html, noCache []string
+	varyAE, varyAccept, varyBoth  []string
+	br, gzip                      []string
 }
 
 func newStaticHeaders() staticHeaders {
 	return staticHeaders{
 		nosniff:    []string{"nosniff"},
 		allow:      []string{"GET, HEAD"},
-		textPlain:  []string{"text/plain; charset=utf-8"},
 		html:       []string{"text/html; charset=utf-8"},
 		noCache:    []string{"no-cache"},
 		varyAE:     []string{"Accept-Encoding"},
@@ -362,112 +356,6 @@ func staticError(w http.ResponseWriter, code int) {
 	}
 }
 
-// staticLengthWriter sets Content-Length on a 200 response whose
-// Content-Encoding made ServeContent leave it out. It forwards ReadFrom so
-// that sendfile still applies.
-type staticLengthWriter struct {
-	http.ResponseWriter
-	size int64
-}
-
-func (w *staticLengthWriter) WriteHeader(code int) {
-	if code == http.StatusOK {
-		w.Header().Set("Content-Length", strconv.FormatInt(w.size, 10))
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *staticLengthWriter) ReadFrom(src io.Reader) (int64, error) {
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(src)
-	}
-	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
-}
-
-// Unwrap lets [net/http.ResponseController] reach the underlying writer.
-func (w *staticLengthWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// staticMaxBuffered is the largest file of an fs.FS whose files are neither
-// io.Seekers nor io.ReaderAts that StaticFS reads into memory to serve.
-const staticMaxBuffered = 8 << 20
-
-// staticSeeker returns f as an io.ReadSeeker: an *os.File wrapped in a
-// staticOSFile (which keeps sendfile), f itself when it is a ReadSeeker, a
-// section reader over an io.ReaderAt, or, for small files, their content
-// read into memory.
-func staticSeeker(f fs.File, fi fs.FileInfo) (io.ReadSeeker, error) {
-	if osf, ok := f.(*os.File); ok {
-		return &staticOSFile{File: osf, size: fi.Size(), atStart: true}, nil
-	}
-	if rs, ok := f.(io.ReadSeeker); ok {
-		return rs, nil
-	}
-	if ra, ok := f.(io.ReaderAt); ok {
-		return io.NewSectionReader(ra, 0, fi.Size()), nil
-	}
-	if fi.Size() > staticMaxBuffered {
-		return nil, errors.New("file is neither an io.Seeker nor an io.ReaderAt and too large to buffer")
-	}
-	b, err := io.ReadAll(io.LimitReader(f, staticMaxBuffered+1))
-	if err != nil {
-		return nil, err
-	}
-	return bytes.NewReader(b), nil
-}
-
-// staticMaxPath bounds request paths; longer ones are a 404 without
-// touching the file system.
-const staticMaxPath = 4096
-
-// staticName turns a decoded request path into an fs.FS name ("." for the
-// root). slash reports a trailing "/". It refuses (ok false) NUL,
-// backslashes, invalid UTF-8, ".." segments and overlong paths; "." and
-// empty segments are cleaned away.
-func staticName(p string) (name string, slash, ok bool) {
-	if len(p) > staticMaxPath || !utf8.ValidString(p) ||
-		strings.IndexByte(p, 0) >= 0 || strings.IndexByte(p, '\\') >= 0 {
-		return "", false, false
-	}
-	for rest := p; rest != ""; {
-		var seg string
-		seg, rest, _ = strings.Cut(rest, "/")
-		if seg == ".." {
-			return "", false, false
-		}
-	}
-	slash = strings.HasSuffix(p, "/")
-	if p == "" || p[0] != '/' {
-		p = "/" + p
-	}
-	name = path.Clean(p)[1:]
-	if name == "" {
-		name = "."
-	}
-	return name, slash, fs.ValidPath(name)
-}
-
-// hidden reports whether name has a segment starting with a dot that is not
-// in the dotfile allow-list.
-func (s *StaticFS) hidden(name string) bool {
-	return staticHasDotSegment(name, s.dotfiles)
-}
-
-// staticHasDotSegment reports whether a segment of the slash-separated name
-// starts with a dot and is not one of allowed. The name "." is the root.
-func staticHasDotSegment(name string, allowed []string) bool {
-	if name == "." {
-		return false
-	}
-	for rest := name; rest != ""; {
-		var seg string
-		seg, rest, _ = strings.Cut(rest, "/")
-		if seg != "" && seg[0] == '.' && !slices.Contains(allowed, seg) {
-			return true
-		}
-	}
-	return false
-}
-
 // OpenDir opens dir as an [io/fs.FS] from which no path, symlinks included,
 // leads outside dir (it is [os.OpenRoot] followed by [os.Root.FS]). Prefer it
 // to [os.DirFS], which follows symlinks out of the directory. Symlinks that
@@ -479,49 +367,4 @@ func OpenDir(dir string) (fs.FS, error) {
 		return nil, fmt.Errorf("frontdoor: open static dir: %w", err)
 	}
 	return root.FS(), nil
-}
-
-// staticOSFile is a freshly opened *os.File of known size whose first
-// Seek(0, io.SeekEnd) and Seek(0, io.SeekStart), which ServeContent makes
-// to learn the size, cost no system calls. It embeds the *os.File so that
-// net's sendfile path still finds the descriptor (through SyscallConn).
-type staticOSFile struct {
-	*os.File
-	size    int64
-	atStart bool // the descriptor's offset is 0 and nothing moved it yet
-	fakeEnd bool // a faked Seek(0, io.SeekEnd) put the logical offset at size
-}
-
-func (f *staticOSFile) Seek(offset int64, whence int) (int64, error) {
-	if f.atStart && offset == 0 {
-		switch whence {
-		case io.SeekEnd:
-			f.fakeEnd = true
-			return f.size, nil
-		case io.SeekStart:
-			f.fakeEnd = false
-			return 0, nil
-		}
-	}
-	if whence == io.SeekCurrent && f.fakeEnd {
-		offset, whence = offset+f.size, io.SeekStart
-	}
-	f.atStart, f.fakeEnd = false, false
-	return f.File.Seek(offset, whence)
-}
-
-func (f *staticOSFile) Read(p []byte) (int, error) {
-	if f.fakeEnd {
-		return 0, io.EOF
-	}
-	f.atStart = false
-	return f.File.Read(p)
-}
-
-func (f *staticOSFile) WriteTo(w io.Writer) (int64, error) {
-	if f.fakeEnd {
-		return 0, nil
-	}
-	f.atStart = false
-	return f.File.WriteTo(w)
 }

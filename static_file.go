@@ -1,0 +1,112 @@
+package frontdoor
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"strconv"
+)
+
+// How StaticFS hands file content to http.ServeContent without losing the
+// kernel's zero-copy path.
+
+// staticLengthWriter sets Content-Length on a 200 response whose
+// Content-Encoding made ServeContent leave it out. It forwards ReadFrom so
+// that sendfile still applies.
+type staticLengthWriter struct {
+	http.ResponseWriter
+	size int64
+}
+
+func (w *staticLengthWriter) WriteHeader(code int) {
+	if code == http.StatusOK {
+		w.Header().Set("Content-Length", strconv.FormatInt(w.size, 10))
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *staticLengthWriter) ReadFrom(src io.Reader) (int64, error) {
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
+}
+
+// Unwrap lets [net/http.ResponseController] reach the underlying writer.
+func (w *staticLengthWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// staticMaxBuffered is the largest file of an fs.FS whose files are neither
+// io.Seekers nor io.ReaderAts that StaticFS reads into memory to serve.
+const staticMaxBuffered = 8 << 20
+
+// staticSeeker returns f as an io.ReadSeeker: an *os.File wrapped in a
+// staticOSFile (which keeps sendfile), f itself when it is a ReadSeeker, a
+// section reader over an io.ReaderAt, or, for small files, their content
+// read into memory.
+func staticSeeker(f fs.File, fi fs.FileInfo) (io.ReadSeeker, error) {
+	if osf, ok := f.(*os.File); ok {
+		return &staticOSFile{File: osf, size: fi.Size(), atStart: true}, nil
+	}
+	if rs, ok := f.(io.ReadSeeker); ok {
+		return rs, nil
+	}
+	if ra, ok := f.(io.ReaderAt); ok {
+		return io.NewSectionReader(ra, 0, fi.Size()), nil
+	}
+	if fi.Size() > staticMaxBuffered {
+		return nil, errors.New("file is neither an io.Seeker nor an io.ReaderAt and too large to buffer")
+	}
+	b, err := io.ReadAll(io.LimitReader(f, staticMaxBuffered+1))
+	if err != nil {
+		return nil, err
+	}
+	return bytes.NewReader(b), nil
+}
+
+// staticOSFile is a freshly opened *os.File of known size whose first
+// Seek(0, io.SeekEnd) and Seek(0, io.SeekStart), which ServeContent makes
+// to learn the size, cost no system calls. It embeds the *os.File so that
+// net's sendfile path still finds the descriptor (through SyscallConn).
+type staticOSFile struct {
+	*os.File
+	size    int64
+	atStart bool // the descriptor's offset is 0 and nothing moved it yet
+	fakeEnd bool // a faked Seek(0, io.SeekEnd) put the logical offset at size
+}
+
+func (f *staticOSFile) Seek(offset int64, whence int) (int64, error) {
+	if f.atStart && offset == 0 {
+		switch whence {
+		case io.SeekEnd:
+			f.fakeEnd = true
+			return f.size, nil
+		case io.SeekStart:
+			f.fakeEnd = false
+			return 0, nil
+		}
+	}
+	if whence == io.SeekCurrent && f.fakeEnd {
+		offset, whence = offset+f.size, io.SeekStart
+	}
+	f.atStart, f.fakeEnd = false, false
+	return f.File.Seek(offset, whence)
+}
+
+func (f *staticOSFile) Read(p []byte) (int, error) {
+	if f.fakeEnd {
+		return 0, io.EOF
+	}
+	f.atStart = false
+	return f.File.Read(p)
+}
+
+func (f *staticOSFile) WriteTo(w io.Writer) (int64, error) {
+	if f.fakeEnd {
+		return 0, nil
+	}
+	f.atStart = false
+	return f.File.WriteTo(w)
+}
