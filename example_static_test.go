@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log"
 	"net/http/httptest"
+	"strings"
 	"testing/fstest"
 
 	"github.com/frontdoor-go/frontdoor"
@@ -60,4 +61,48 @@ func ExampleNewStaticFS_spaFallback() {
 	// /users/42 (Accept: application/json): 404 "404 page not found\n"
 	// /missing.js (Accept: text/html): 404 "404 page not found\n"
 	// /app.js (Accept: */*): 200 "route()"
+}
+
+func ExampleWithCacheControl() {
+	site := fstest.MapFS{
+		"index.html":       {Data: []byte("<h1>hi</h1>")},
+		"media/intro.webm": {Data: []byte("video")},
+		"robots.txt":       {Data: []byte("User-agent: *")},
+	}
+	static, err := frontdoor.NewStaticFS(site, frontdoor.WithCacheControl(func(name string) string {
+		if strings.HasPrefix(name, "media/") {
+			return "public, max-age=86400"
+		}
+		return frontdoor.DefaultCacheControl(name) // the rest as usual
+	}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, path := range []string{"/", "/media/intro.webm", "/robots.txt"} {
+		w := httptest.NewRecorder()
+		static.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		fmt.Printf("%s: %q\n", path, w.Header().Get("Cache-Control"))
+	}
+	// Output:
+	// /: "no-cache"
+	// /media/intro.webm: "public, max-age=86400"
+	// /robots.txt: ""
+}
+
+func ExampleWithContentTypes() {
+	site := fstest.MapFS{"main.go": {Data: []byte("package main")}}
+	static, err := frontdoor.NewStaticFS(site,
+		frontdoor.WithContentTypes(map[string]string{".go": "text/x-go; charset=utf-8"}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	static.ServeHTTP(w, httptest.NewRequest("GET", "/main.go", nil))
+	fmt.Println(w.Header().Get("Content-Type"))
+
+	_, err = frontdoor.NewStaticFS(site, frontdoor.WithContentTypes(map[string]string{"go": "text/plain"}))
+	fmt.Println(err)
+	// Output:
+	// text/x-go; charset=utf-8
+	// frontdoor: WithContentTypes: extension "go" must look like ".ext"
 }

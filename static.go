@@ -44,8 +44,11 @@ import (
 // replaces it. [WithSPAFallback] serves an index file for client-side
 // routes.
 //
-// Files from [OpenDir] and [os.DirFS] reach the connection as the *os.File
-// itself, so the kernel's sendfile path is kept for large files.
+// Files from [OpenDir] and [os.DirFS] reach the connection through their
+// *os.File, so the kernel's sendfile path is kept.
+//
+// Some response header values are slices shared between responses:
+// middleware may replace them (Header.Set) but must not write into them.
 //
 // A StaticFS is safe for concurrent use. The zero value and a nil
 // *StaticFS answer every request with a 404. Build one with [NewStaticFS].
