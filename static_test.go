@@ -828,3 +828,27 @@ func TestStaticFSBelowStripPrefix(t *testing.T) {
 	assert.Equal(t, "<h1>home</h1>", staticTestDo(t, h, "GET", "/app").Body.String())
 	assert.Equal(t, "guide", staticTestDo(t, h, "GET", "/app/docs/guide.txt").Body.String())
 }
+
+func TestStaticFSPrecompressedOverTCP(t *testing.T) {
+	fsys, err := OpenDir(staticTestDir(t))
+	require.NoError(t, err)
+	srv := httptest.NewServer(staticTestNew(t, fsys))
+	t.Cleanup(srv.Close)
+	for _, method := range []string{"GET", "HEAD"} {
+		req, err := http.NewRequest(method, srv.URL+"/app.js", nil)
+		require.NoError(t, err)
+		req.Header.Set("Accept-Encoding", "br") // set by hand: the client leaves the body alone
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, method)
+		assert.Equal(t, "br", resp.Header.Get("Content-Encoding"), method)
+		assert.Equal(t, int64(len("BROTLI-BYTES")), resp.ContentLength, method)
+		assert.Empty(t, resp.TransferEncoding, "a known length, not chunked: "+method)
+		if method == "GET" {
+			assert.Equal(t, "BROTLI-BYTES", string(body))
+		}
+	}
+}
