@@ -14,7 +14,7 @@ import (
 
 const (
 	// staticCacheEntries bounds the per-handler cache of file metadata
-	// (about 200 bytes an entry).
+	// (about 200 bytes an entry, plus the content of small files).
 	staticCacheEntries = 8192
 	// staticHashLimit is the largest file whose content is hashed for its
 	// ETag when it has a modification time. Larger files with a known
@@ -22,96 +22,130 @@ const (
 	// does, so that the first request for a huge video does not read it
 	// twice. Files without a mod time (embed.FS) are always hashed.
 	staticHashLimit = 32 << 20
+	// staticMemFileMax is the largest file whose content the cache keeps in
+	// memory (for an fs.FS that implements fs.StatFS), and staticMemBudget
+	// bounds the content it keeps in all.
+	staticMemFileMax = 64 << 10
+	staticMemBudget  = 32 << 20
 )
+
+// staticVer identifies one version of a file besides its name.
+type staticVer struct {
+	size int64
+	mod  int64 // ModTime().UnixNano(), 0 when unknown
+	chg  int64 // the OS's change stamp (ctime on Linux), 0 when unknown
+}
+
+// staticVersion returns the version of the file fi describes. The change
+// stamp catches rewrites that keep size and mod time (cp -p, tar, rsync -t).
+func staticVersion(fi fs.FileInfo) staticVer {
+	v := staticVer{size: fi.Size(), chg: staticChangeStamp(fi)}
+	if t := fi.ModTime(); !t.IsZero() {
+		v.mod = t.UnixNano()
+	}
+	return v
+}
 
 // staticMeta is what a StaticFS knows about one version of one file. It is
 // immutable once built (but for the atomic variant pointers) and shared by
 // concurrent requests; its slices are assigned to response headers directly
 // and must never be modified.
 type staticMeta struct {
-	size  int64
-	mod   int64    // ModTime().UnixNano(), 0 when unknown
+	ver   staticVer
 	etag  []string // the strong ETag, quoted
 	ctype []string // the Content-Type
 	cc    []string // the Cache-Control, nil for none
 	br    string   // name of a precompressed .br sibling, "" if none
 	gz    string   // name of a precompressed .gz sibling, "" if none
+	data  []byte   // the content, for small files of an fs.StatFS; else nil
 
 	// The metadata of the last version seen of each sibling.
 	brVariant, gzVariant atomic.Pointer[staticMeta]
 }
 
 // staticCache maps a file name to the metadata of the version last seen. It
-// holds at most max entries; when full, an arbitrary entry makes room (Go's
-// map iteration order is random, so this is random eviction). It is safe for
-// concurrent use; the zero value is unusable, see newStaticCache.
+// holds at most maxEntries entries and maxBytes of file content; when full,
+// arbitrary entries make room (Go's map iteration order is random, so this
+// is random eviction). It is safe for concurrent use; the zero value is
+// unusable, see newStaticCache.
 type staticCache struct {
-	max int
-	mu  sync.Mutex // guards m
-	m   map[string]*staticMeta
+	maxEntries int
+	maxBytes   int
+	mu         sync.Mutex // guards m and bytes
+	m          map[string]*staticMeta
+	bytes      int // sum of len(data) over m
 }
 
-func newStaticCache(max int) *staticCache {
-	return &staticCache{max: max, m: make(map[string]*staticMeta)}
+func newStaticCache(maxEntries, maxBytes int) *staticCache {
+	return &staticCache{maxEntries: maxEntries, maxBytes: maxBytes, m: make(map[string]*staticMeta)}
 }
 
-// get returns the metadata cached for this version of name, or nil.
-func (c *staticCache) get(name string, size, mod int64) *staticMeta {
+// get returns the metadata cached for version v of name, or nil.
+func (c *staticCache) get(name string, v staticVer) *staticMeta {
 	c.mu.Lock()
 	m := c.m[name]
 	c.mu.Unlock()
-	if m == nil || m.size != size || m.mod != mod {
+	if m == nil || m.ver != v {
 		return nil
 	}
 	return m
 }
 
-// put records m as the current version of name.
-func (c *staticCache) put(name string, m *staticMeta) {
+// peek returns the metadata cached for name, whatever its version, or nil.
+func (c *staticCache) peek(name string) *staticMeta {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[name]; !ok && len(c.m) >= c.max {
-		for k := range c.m {
-			delete(c.m, k)
+	return c.m[name]
+}
+
+// put records m as the current version of name, dropping m.data if it
+// alone exceeds the byte budget.
+func (c *staticCache) put(name string, m *staticMeta) {
+	if len(m.data) > c.maxBytes {
+		m.data = nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[name]; ok {
+		c.bytes -= len(old.data)
+		delete(c.m, name)
+	}
+	for k, v := range c.m {
+		if len(c.m) < c.maxEntries && c.bytes+len(m.data) <= c.maxBytes {
 			break
 		}
+		c.bytes -= len(v.data)
+		delete(c.m, k)
 	}
 	c.m[name] = m
+	c.bytes += len(m.data)
 }
 
-// len reports the number of cached entries (for tests).
-func (c *staticCache) len() int {
+// len reports the number of cached entries and content bytes (for tests).
+func (c *staticCache) len() (entries, bytes int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.m)
-}
-
-// staticVersion returns what identifies one version of a file besides its
-// name: its size and its mod time in Unix nanoseconds (0 when unknown).
-func staticVersion(fi fs.FileInfo) (size, mod int64) {
-	if t := fi.ModTime(); !t.IsZero() {
-		mod = t.UnixNano()
-	}
-	return fi.Size(), mod
+	return len(c.m), c.bytes
 }
 
 // meta returns the metadata of the file name, open as content and described
 // by fi, computing and caching it on first sight of this version. content is
 // left at offset 0.
 func (s *StaticFS) meta(name string, content io.ReadSeeker, fi fs.FileInfo) (*staticMeta, error) {
-	size, mod := staticVersion(fi)
-	if m := s.cache.get(name, size, mod); m != nil {
+	v := staticVersion(fi)
+	if m := s.cache.get(name, v); m != nil {
 		return m, nil
 	}
 	ctype := s.contentType(name)
-	etag, sniffed, err := staticHash(content, size, mod, ctype == "")
+	keep := s.statFS != nil && v.size <= staticMemFileMax
+	etag, sniffed, data, err := staticHash(content, v, ctype == "", keep)
 	if err != nil {
 		return nil, err
 	}
 	if ctype == "" {
 		ctype = sniffed
 	}
-	m := &staticMeta{size: size, mod: mod, etag: []string{etag}, ctype: []string{ctype}}
+	m := &staticMeta{ver: v, etag: []string{etag}, ctype: []string{ctype}, data: data}
 	if cc := s.cacheControl(name); cc != "" {
 		m.cc = []string{cc}
 	}
@@ -125,15 +159,15 @@ func (s *StaticFS) meta(name string, content io.ReadSeeker, fi fs.FileInfo) (*st
 // original orig, cached in slot (orig.brVariant or orig.gzVariant): its own
 // ETag, and the original's Content-Type and Cache-Control.
 func variantMeta(slot *atomic.Pointer[staticMeta], content io.ReadSeeker, fi fs.FileInfo, orig *staticMeta) (*staticMeta, error) {
-	size, mod := staticVersion(fi)
-	if m := slot.Load(); m != nil && m.size == size && m.mod == mod {
+	v := staticVersion(fi)
+	if m := slot.Load(); m != nil && m.ver == v {
 		return m, nil
 	}
-	etag, _, err := staticHash(content, size, mod, false)
+	etag, _, _, err := staticHash(content, v, false, false)
 	if err != nil {
 		return nil, err
 	}
-	m := &staticMeta{size: size, mod: mod, etag: []string{etag}, ctype: orig.ctype, cc: orig.cc}
+	m := &staticMeta{ver: v, etag: []string{etag}, ctype: orig.ctype, cc: orig.cc}
 	slot.Store(m)
 	return m, nil
 }
@@ -147,37 +181,54 @@ func (s *StaticFS) sibling(name string) string {
 	return name
 }
 
-// staticHash computes the strong ETag of content (size bytes, mod time mod
-// in Unix nanoseconds or 0) and, when sniff is set, its sniffed
-// Content-Type. It reads content from its start and seeks back to 0.
-func staticHash(content io.ReadSeeker, size, mod int64, sniff bool) (etag, ctype string, err error) {
+// staticHash computes the strong ETag of content, version v, and, when
+// sniff is set, its sniffed Content-Type; when keep is set it also returns
+// the content. It reads content from its start and seeks back to 0.
+func staticHash(content io.ReadSeeker, v staticVer, sniff, keep bool) (etag, ctype string, data []byte, err error) {
 	if _, err := content.Seek(0, io.SeekStart); err != nil {
-		return "", "", fmt.Errorf("seek: %w", err)
+		return "", "", nil, fmt.Errorf("seek: %w", err)
 	}
-	var head [512]byte
-	n, err := io.ReadFull(content, head[:])
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return "", "", fmt.Errorf("read: %w", err)
-	}
-	if sniff {
-		ctype = http.DetectContentType(head[:n])
-	}
-	if mod != 0 && size > staticHashLimit {
-		etag = `"` + strconv.FormatInt(size, 36) + "-" + strconv.FormatInt(mod, 36) + `"`
-	} else {
-		h := sha256.New()
-		h.Write(head[:n])
-		if n == len(head) {
-			if _, err := io.Copy(h, content); err != nil {
-				return "", "", fmt.Errorf("read: %w", err)
-			}
+	if keep {
+		data = make([]byte, v.size)
+		if _, err := io.ReadFull(content, data); err != nil {
+			return "", "", nil, fmt.Errorf("read: %w", err)
 		}
-		var sum [sha256.Size]byte
-		// 15 bytes (120 bits) make 20 base64 characters without padding.
-		etag = `"` + base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:15]) + `"`
+		if sniff {
+			ctype = http.DetectContentType(data)
+		}
+		sum := sha256.Sum256(data)
+		etag = staticETag(sum[:])
+	} else {
+		var head [512]byte
+		n, err := io.ReadFull(content, head[:])
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			return "", "", nil, fmt.Errorf("read: %w", err)
+		}
+		if sniff {
+			ctype = http.DetectContentType(head[:n])
+		}
+		if v.mod != 0 && v.size > staticHashLimit {
+			etag = `"` + strconv.FormatInt(v.size, 36) + "-" + strconv.FormatInt(v.mod, 36) + `"`
+		} else {
+			h := sha256.New()
+			h.Write(head[:n])
+			if n == len(head) {
+				if _, err := io.Copy(h, content); err != nil {
+					return "", "", nil, fmt.Errorf("read: %w", err)
+				}
+			}
+			var sum [sha256.Size]byte
+			etag = staticETag(h.Sum(sum[:0]))
+		}
 	}
 	if _, err := content.Seek(0, io.SeekStart); err != nil {
-		return "", "", fmt.Errorf("seek: %w", err)
+		return "", "", nil, fmt.Errorf("seek: %w", err)
 	}
-	return etag, ctype, nil
+	return etag, ctype, data, nil
+}
+
+// staticETag formats a content hash as a strong ETag: 15 bytes (120 bits)
+// make 20 base64 characters without padding.
+func staticETag(sum []byte) string {
+	return `"` + base64.RawURLEncoding.EncodeToString(sum[:15]) + `"`
 }

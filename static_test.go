@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -433,14 +434,27 @@ func TestStaticFSETagFollowsContent(t *testing.T) {
 }
 
 func TestStaticFSETagCacheIsBounded(t *testing.T) {
-	c := newStaticCache(4)
+	c := newStaticCache(4, 100)
 	for i := range 100 {
-		c.put(fmt.Sprint("f", i), &staticMeta{size: int64(i)})
-		assert.LessOrEqual(t, c.len(), 4)
+		c.put(fmt.Sprint("f", i), &staticMeta{ver: staticVer{size: int64(i)}, data: make([]byte, i%40)})
+		entries, bytes := c.len()
+		assert.LessOrEqual(t, entries, 4)
+		assert.LessOrEqual(t, bytes, 100)
 	}
-	assert.NotNil(t, c.get("f99", 99, 0), "the newest entry is kept")
-	assert.Nil(t, c.get("f99", 98, 0), "another size is another version")
-	assert.Nil(t, c.get("f99", 99, 1), "another mod time is another version")
+	assert.NotNil(t, c.get("f99", staticVer{size: 99}), "the newest entry is kept")
+	assert.Nil(t, c.get("f99", staticVer{size: 98}), "another size is another version")
+	assert.Nil(t, c.get("f99", staticVer{size: 99, mod: 1}), "another mod time is another version")
+	assert.Nil(t, c.get("f99", staticVer{size: 99, chg: 1}), "another change stamp is another version")
+
+	c.put("big", &staticMeta{data: make([]byte, 101)})
+	m := c.get("big", staticVer{})
+	require.NotNil(t, m, "an entry too big for the budget is kept without its content")
+	assert.Nil(t, m.data)
+	c.put("f99", &staticMeta{ver: staticVer{size: 99}, data: make([]byte, 60)})
+	_, before := c.len()
+	c.put("f99", &staticMeta{ver: staticVer{size: 99}, data: make([]byte, 60)})
+	_, after := c.len()
+	assert.Equal(t, before, after, "replacing an entry gives its bytes back")
 }
 
 func TestStaticFSPrecompressed(t *testing.T) {
@@ -784,49 +798,31 @@ func (w *staticTestSourceWriter) ReadFrom(r io.Reader) (int64, error) {
 	return io.Copy(w.ResponseRecorder, r)
 }
 
-// TestStaticFSKeepsSendfilePath checks that a file from disk reaches the
-// ResponseWriter's ReadFrom as something net's sendfile accepts (a
-// syscall.Conn wrapping the descriptor), for plain and precompressed files.
+// TestStaticFSKeepsSendfilePath checks that a file from disk too large to
+// be kept in memory reaches the ResponseWriter's ReadFrom as something net's
+// sendfile accepts (a syscall.Conn wrapping the descriptor), plain and
+// precompressed.
 func TestStaticFSKeepsSendfilePath(t *testing.T) {
-	fsys, err := OpenDir(staticTestDir(t))
+	dir := t.TempDir()
+	big := bytes.Repeat([]byte("0123456789abcdef"), (staticMemFileMax+1)/16+1)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "big.js"), big, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "big.js.gz"), big, 0o644))
+	fsys, err := OpenDir(dir)
 	require.NoError(t, err)
 	s := staticTestNew(t, fsys)
-	for _, ae := range []string{"", "gzip"} {
-		for _, name := range []string{"range.txt", "app.js"} {
+	for range 2 { // cold and warm cache
+		for _, ae := range []string{"", "gzip"} {
 			w := &staticTestSourceWriter{ResponseRecorder: httptest.NewRecorder()}
-			r := httptest.NewRequest("GET", "/"+name, nil)
+			r := httptest.NewRequest("GET", "/big.js", nil)
 			r.Header.Set("Accept-Encoding", ae)
 			s.ServeHTTP(w, r)
 			require.Equal(t, http.StatusOK, w.Code)
+			assert.Equal(t, len(big), w.Body.Len())
 			require.NotNil(t, w.src, "ServeContent used ReadFrom")
 			_, ok := w.src.(syscall.Conn)
-			assert.True(t, ok, "%s (%q): body source %T is not a syscall.Conn", name, ae, w.src)
+			assert.True(t, ok, "%q: body source %T is not a syscall.Conn", ae, w.src)
 		}
 	}
-}
-
-func TestStaticHashLargeFilesUseSizeAndModTime(t *testing.T) {
-	content := strings.NewReader("pretend this is large")
-	etag, _, err := staticHash(content, staticHashLimit+1, 12345, false)
-	require.NoError(t, err)
-	assert.Equal(t, `"`+strconv.FormatInt(staticHashLimit+1, 36)+"-"+strconv.FormatInt(12345, 36)+`"`, etag)
-	pos, err := content.Seek(0, io.SeekCurrent)
-	require.NoError(t, err)
-	assert.Zero(t, pos, "content is left at its start")
-
-	etag, _, err = staticHash(content, staticHashLimit+1, 0, false)
-	require.NoError(t, err)
-	assert.Regexp(t, `^"[A-Za-z0-9_-]{20}"$`, etag, "without a mod time the content is hashed, whatever the size")
-}
-
-func TestStaticFSBelowStripPrefix(t *testing.T) {
-	s := staticTestNew(t, staticTestMapFS(t))
-	h := http.StripPrefix("/app", s)
-	w := staticTestDo(t, h, "GET", "/app/docs")
-	require.Equal(t, http.StatusMovedPermanently, w.Code)
-	assert.Equal(t, "./docs/", w.Header().Get("Location"), "relative, so the prefix survives")
-	assert.Equal(t, "<h1>home</h1>", staticTestDo(t, h, "GET", "/app").Body.String())
-	assert.Equal(t, "guide", staticTestDo(t, h, "GET", "/app/docs/guide.txt").Body.String())
 }
 
 func TestStaticFSPrecompressedOverTCP(t *testing.T) {
@@ -851,4 +847,77 @@ func TestStaticFSPrecompressedOverTCP(t *testing.T) {
 			assert.Equal(t, "BROTLI-BYTES", string(body))
 		}
 	}
+}
+
+func TestStaticServerTrouble(t *testing.T) {
+	tests := []struct {
+		give error
+		want bool
+	}{
+		{&fs.PathError{Op: "openat", Path: "x", Err: syscall.EMFILE}, true},
+		{&fs.PathError{Op: "openat", Path: "x", Err: syscall.EIO}, true},
+		{&fs.PathError{Op: "openat", Path: "x", Err: syscall.ENOENT}, false},
+		{&fs.PathError{Op: "openat", Path: "x", Err: syscall.ELOOP}, false},
+		{&fs.PathError{Op: "openat", Path: "x", Err: errors.New("path escapes from parent")}, false},
+		{fs.ErrNotExist, false},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, staticServerTrouble(tt.give), tt.give.Error())
+	}
+}
+
+func TestStaticHashLargeFilesUseSizeAndModTime(t *testing.T) {
+	content := strings.NewReader("pretend this is large")
+	etag, _, data, err := staticHash(content, staticVer{size: staticHashLimit + 1, mod: 12345}, false, false)
+	require.NoError(t, err)
+	assert.Equal(t, `"`+strconv.FormatInt(staticHashLimit+1, 36)+"-"+strconv.FormatInt(12345, 36)+`"`, etag)
+	assert.Nil(t, data)
+	pos, err := content.Seek(0, io.SeekCurrent)
+	require.NoError(t, err)
+	assert.Zero(t, pos, "content is left at its start")
+
+	etag, _, _, err = staticHash(content, staticVer{size: staticHashLimit + 1}, false, false)
+	require.NoError(t, err)
+	assert.Regexp(t, `^"[A-Za-z0-9_-]{20}"$`, etag, "without a mod time the content is hashed, whatever the size")
+}
+
+func TestStaticFSBelowStripPrefix(t *testing.T) {
+	s := staticTestNew(t, staticTestMapFS(t))
+	h := http.StripPrefix("/app", s)
+	w := staticTestDo(t, h, "GET", "/app/docs")
+	require.Equal(t, http.StatusMovedPermanently, w.Code)
+	assert.Equal(t, "./docs/", w.Header().Get("Location"), "relative, so the prefix survives")
+	assert.Equal(t, "<h1>home</h1>", staticTestDo(t, h, "GET", "/app").Body.String())
+	assert.Equal(t, "guide", staticTestDo(t, h, "GET", "/app/docs/guide.txt").Body.String())
+}
+
+func TestStaticFSSmallFilesFromMemoryStayFresh(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "index.html")
+	require.NoError(t, os.WriteFile(p, []byte("<p>one</p>"), 0o644))
+	fsys, err := OpenDir(dir)
+	require.NoError(t, err)
+	s := staticTestNew(t, fsys)
+	for range 3 {
+		w := staticTestDo(t, s, "GET", "/")
+		require.Equal(t, http.StatusOK, w.Code)
+		assert.Equal(t, "<p>one</p>", w.Body.String())
+	}
+	entries, bytes := s.cache.len()
+	assert.Equal(t, 1, entries)
+	assert.Equal(t, len("<p>one</p>"), bytes, "the content is kept in memory")
+
+	// Rewrite in place with the same size and put the mod time back, as
+	// cp -p or tar would: the change stamp still tells the versions apart.
+	fi, err := os.Stat(p)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(p, []byte("<p>two</p>"), 0o644))
+	require.NoError(t, os.Chtimes(p, fi.ModTime(), fi.ModTime()))
+	if runtime.GOOS == "linux" {
+		w := staticTestDo(t, s, "GET", "/")
+		assert.Equal(t, "<p>two</p>", w.Body.String())
+	}
+
+	require.NoError(t, os.Remove(p))
+	assert.Equal(t, http.StatusNotFound, staticTestDo(t, s, "GET", "/").Code)
 }
