@@ -1,7 +1,6 @@
 package frontdoor
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -230,7 +229,8 @@ func (s *StaticFS) serveFromMemory(w http.ResponseWriter, r *http.Request, name 
 	if m.cc != nil {
 		h["Cache-Control"] = m.cc
 	}
-	http.ServeContent(w, r, "", fi.ModTime(), bytes.NewReader(m.data))
+	mc := &staticMemContent{ResponseWriter: w, data: m.data}
+	http.ServeContent(mc, r, "", fi.ModTime(), mc)
 	return true
 }
 

@@ -110,3 +110,57 @@ func (f *staticOSFile) WriteTo(w io.Writer) (int64, error) {
 	f.atStart = false
 	return f.File.WriteTo(w)
 }
+
+// staticMemContent is a cached file's content as ServeContent's
+// io.ReadSeeker and, at once, the ResponseWriter ServeContent copies it
+// to: its ReadFrom writes the bytes in one call, where net would copy them
+// through a 32 KiB buffer allocated per response.
+type staticMemContent struct {
+	http.ResponseWriter
+	data []byte
+	off  int64
+}
+
+func (c *staticMemContent) Read(p []byte) (int, error) {
+	if c.off >= int64(len(c.data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, c.data[c.off:])
+	c.off += int64(n)
+	return n, nil
+}
+
+func (c *staticMemContent) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += c.off
+	case io.SeekEnd:
+		offset += int64(len(c.data))
+	default:
+		return 0, errors.New("seek: invalid whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("seek: negative position")
+	}
+	c.off = offset
+	return offset, nil
+}
+
+func (c *staticMemContent) ReadFrom(src io.Reader) (int64, error) {
+	if lr, ok := src.(*io.LimitedReader); ok && lr.R == io.Reader(c) {
+		start := min(c.off, int64(len(c.data)))
+		end := min(start+lr.N, int64(len(c.data)))
+		n, err := c.ResponseWriter.Write(c.data[start:end])
+		c.off = start + int64(n)
+		lr.N -= int64(n)
+		return int64(n), err
+	}
+	if rf, ok := c.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{c.ResponseWriter}, src)
+}
+
+// Unwrap lets [net/http.ResponseController] reach the underlying writer.
+func (c *staticMemContent) Unwrap() http.ResponseWriter { return c.ResponseWriter }

@@ -921,3 +921,43 @@ func TestStaticFSSmallFilesFromMemoryStayFresh(t *testing.T) {
 	require.NoError(t, os.Remove(p))
 	assert.Equal(t, http.StatusNotFound, staticTestDo(t, s, "GET", "/").Code)
 }
+
+// TestStaticSeekers checks that the two ReadSeekers StaticFS hands to
+// ServeContent behave like an *os.File.
+func TestStaticSeekers(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f.txt")
+	require.NoError(t, os.WriteFile(p, []byte("0123456789"), 0o644))
+	osf, err := os.Open(p)
+	require.NoError(t, err)
+	t.Cleanup(func() { osf.Close() })
+	for name, rs := range map[string]io.ReadSeeker{
+		"staticOSFile":     &staticOSFile{File: osf, size: 10, atStart: true},
+		"staticMemContent": &staticMemContent{data: []byte("0123456789")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			seek := func(off int64, whence int, want int64) {
+				t.Helper()
+				got, err := rs.Seek(off, whence)
+				require.NoError(t, err)
+				assert.Equal(t, want, got)
+			}
+			read := func(n int, want string) {
+				t.Helper()
+				b := make([]byte, n)
+				got, _ := io.ReadFull(rs, b)
+				assert.Equal(t, want, string(b[:got]))
+			}
+			seek(0, io.SeekEnd, 10)
+			read(1, "")
+			seek(0, io.SeekCurrent, 10)
+			seek(0, io.SeekStart, 0)
+			read(3, "012")
+			seek(2, io.SeekCurrent, 5)
+			read(10, "56789")
+			seek(-2, io.SeekEnd, 8)
+			read(5, "89")
+			_, err := rs.Seek(-1, io.SeekStart)
+			assert.Error(t, err)
+		})
+	}
+}
