@@ -167,8 +167,17 @@ func staticNosniff(s *StaticFS) []string {
 // serve answers for name, a valid fs.FS name; slash tells whether the
 // request path ended in "/".
 func (s *StaticFS) serve(w http.ResponseWriter, r *http.Request, name string, slash bool) {
-	if s.serveFromMemory(w, r, name, slash) {
-		return
+	if s.statFS != nil {
+		file := name
+		switch {
+		case name == ".":
+			file = "index.html"
+		case slash:
+			file = name + "/index.html"
+		}
+		if s.serveFromMemory(w, r, file, nil) {
+			return
+		}
 	}
 	f, err := s.fsys.Open(name)
 	if err != nil {
@@ -192,20 +201,15 @@ func (s *StaticFS) serve(w http.ResponseWriter, r *http.Request, name string, sl
 	s.serveFile(w, r, name, f, fi, nil)
 }
 
-// serveFromMemory answers from the cache, without opening the file, when
-// the fs.FS can stat it, its content is cached and its version (size, mod
-// time, change stamp) has not changed, and the client takes it as is (no
-// precompressed sibling it would prefer). It reports whether it answered.
-// Small files so cost one stat instead of an open, a stat and a close.
-func (s *StaticFS) serveFromMemory(w http.ResponseWriter, r *http.Request, name string, slash bool) bool {
+// serveFromMemory answers with the file name from the cache, without
+// opening it, when the fs.FS can stat it, its content is cached, its
+// version (size, mod time, change stamp) has not changed and the client
+// takes it as is (no precompressed sibling it would prefer). It reports
+// whether it answered. vary is as for serveFile. A small file so costs one
+// stat instead of an open, a stat and a close.
+func (s *StaticFS) serveFromMemory(w http.ResponseWriter, r *http.Request, name string, vary []string) bool {
 	if s.statFS == nil {
 		return false
-	}
-	switch {
-	case name == ".":
-		name = "index.html"
-	case slash:
-		name += "/index.html"
 	}
 	// Stat only names whose content was kept: a large file goes straight
 	// to Open, with no extra system call.
@@ -222,7 +226,13 @@ func (s *StaticFS) serveFromMemory(w http.ResponseWriter, r *http.Request, name 
 		if staticPickEncoding(r.Header["Accept-Encoding"], m.br != "", m.gz != "") != "" {
 			return false
 		}
-		h["Vary"] = s.hdr.varyAE
+		if vary != nil {
+			h["Vary"] = s.hdr.varyBoth
+		} else {
+			h["Vary"] = s.hdr.varyAE
+		}
+	} else if vary != nil {
+		h["Vary"] = vary
 	}
 	h["Content-Type"] = m.ctype
 	h["Etag"] = m.etag
@@ -351,6 +361,9 @@ func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, or
 func (s *StaticFS) notFound(w http.ResponseWriter, r *http.Request, name string) {
 	if s.spaIndex != "" && name != s.spaIndex && staticExt(name) == "" &&
 		staticAcceptsHTML(r.Header["Accept"]) {
+		if s.serveFromMemory(w, r, s.spaIndex, s.hdr.varyAccept) {
+			return
+		}
 		if f, err := s.fsys.Open(s.spaIndex); err == nil {
 			defer f.Close()
 			if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
