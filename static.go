@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"syscall"
+	"time"
 )
 
 // StaticFS is an [net/http.Handler] that serves the files of an [io/fs.FS]:
@@ -222,8 +223,15 @@ func (s *StaticFS) serveFromMemory(w http.ResponseWriter, r *http.Request, name 
 		return false
 	}
 	h := w.Header()
+	var enc []string
 	if m.br != "" || m.gz != "" {
-		if staticPickEncoding(r.Header["Accept-Encoding"], m.br != "", m.gz != "") != "" {
+		switch staticPickEncoding(r.Header["Accept-Encoding"], m.br != "", m.gz != "") {
+		case "br":
+			m, enc = s.memoryVariant(m.br, m.brKey), s.hdr.br
+		case "gzip":
+			m, enc = s.memoryVariant(m.gz, m.gzKey), s.hdr.gzip
+		}
+		if m == nil {
 			return false
 		}
 		if vary != nil {
@@ -239,9 +247,28 @@ func (s *StaticFS) serveFromMemory(w http.ResponseWriter, r *http.Request, name 
 	if m.cc != nil {
 		h["Cache-Control"] = m.cc
 	}
-	mc := &staticMemContent{ResponseWriter: w, data: m.data}
-	http.ServeContent(mc, r, "", fi.ModTime(), mc)
+	if enc != nil {
+		h["Content-Encoding"] = enc
+	}
+	// A zero mod time becomes the Unix epoch, which ServeContent also takes
+	// for "unknown".
+	mc := &staticMemContent{ResponseWriter: w, data: m.data, setLength: enc != nil}
+	http.ServeContent(mc, r, "", time.Unix(0, m.ver.mod), mc)
 	return true
+}
+
+// memoryVariant returns the metadata of the precompressed sibling name
+// (cached under key) if its content is cached and its version current.
+func (s *StaticFS) memoryVariant(name, key string) *staticMeta {
+	m := s.cache.peek(key)
+	if m == nil || m.data == nil {
+		return nil
+	}
+	fi, err := s.statFS.Stat(name)
+	if err != nil || !fi.Mode().IsRegular() || staticVersion(fi) != m.ver {
+		return nil
+	}
+	return m
 }
 
 // serveDir answers for a directory: a redirect to add the slash, its
@@ -318,12 +345,12 @@ func (s *StaticFS) serveFile(w http.ResponseWriter, r *http.Request, name string
 // the client accepts, if any, and reports whether it did.
 func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, orig *staticMeta) bool {
 	enc := staticPickEncoding(r.Header["Accept-Encoding"], orig.br != "", orig.gz != "")
-	name, encHdr, slot := orig.br, s.hdr.br, &orig.brVariant
+	name, key, encHdr := orig.br, orig.brKey, s.hdr.br
 	switch enc {
 	case "":
 		return false
 	case "gzip":
-		name, encHdr, slot = orig.gz, s.hdr.gzip, &orig.gzVariant
+		name, key, encHdr = orig.gz, orig.gzKey, s.hdr.gzip
 	}
 	f, err := s.fsys.Open(name)
 	if err != nil {
@@ -338,7 +365,7 @@ func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, or
 	if err != nil {
 		return false
 	}
-	m, err := variantMeta(slot, content, fi, orig)
+	m, err := s.variantMeta(key, content, fi, orig)
 	if err != nil {
 		s.logger.LogAttrs(r.Context(), slog.LevelError, "frontdoor: static read failed",
 			slog.String("path", name), slog.Any("err", err))

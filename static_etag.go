@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 )
 
 const (
@@ -47,8 +46,7 @@ func staticVersion(fi fs.FileInfo) staticVer {
 }
 
 // staticMeta is what a StaticFS knows about one version of one file. It is
-// immutable once built (but for the atomic variant pointers) and shared by
-// concurrent requests; its slices are assigned to response headers directly
+// immutable once built and shared by concurrent requests; its slices are assigned to response headers directly
 // and must never be modified.
 type staticMeta struct {
 	ver   staticVer
@@ -58,9 +56,19 @@ type staticMeta struct {
 	br    string   // name of a precompressed .br sibling, "" if none
 	gz    string   // name of a precompressed .gz sibling, "" if none
 	data  []byte   // the content, for small files of an fs.StatFS; else nil
+	brKey string   // the cache key of the .br sibling's metadata
+	gzKey string   // the cache key of the .gz sibling's metadata
+}
 
-	// The metadata of the last version seen of each sibling.
-	brVariant, gzVariant atomic.Pointer[staticMeta]
+// staticVariantKey returns the cache key under which the metadata of a
+// precompressed sibling (served as a variant of its original) is kept. It
+// starts with a NUL, which no request name has, so it never meets the
+// entry of the same file asked for by name.
+func staticVariantKey(sibling string) string {
+	if sibling == "" {
+		return ""
+	}
+	return "\x00" + sibling
 }
 
 // staticCache maps a file name to the metadata of the version last seen. It
@@ -151,24 +159,26 @@ func (s *StaticFS) meta(name string, content io.ReadSeeker, fi fs.FileInfo) (*st
 	}
 	m.br = s.sibling(name + ".br")
 	m.gz = s.sibling(name + ".gz")
+	m.brKey, m.gzKey = staticVariantKey(m.br), staticVariantKey(m.gz)
 	s.cache.put(name, m)
 	return m, nil
 }
 
-// variantMeta returns the metadata of a precompressed sibling of the
-// original orig, cached in slot (orig.brVariant or orig.gzVariant): its own
-// ETag, and the original's Content-Type and Cache-Control.
-func variantMeta(slot *atomic.Pointer[staticMeta], content io.ReadSeeker, fi fs.FileInfo, orig *staticMeta) (*staticMeta, error) {
+// variantMeta returns the metadata of a precompressed sibling, cached
+// under key: its own ETag (and content, if small), with the original's
+// Content-Type and Cache-Control.
+func (s *StaticFS) variantMeta(key string, content io.ReadSeeker, fi fs.FileInfo, orig *staticMeta) (*staticMeta, error) {
 	v := staticVersion(fi)
-	if m := slot.Load(); m != nil && m.ver == v {
+	if m := s.cache.get(key, v); m != nil {
 		return m, nil
 	}
-	etag, _, _, err := staticHash(content, v, false, false)
+	keep := s.statFS != nil && v.size <= staticMemFileMax
+	etag, _, data, err := staticHash(content, v, false, keep)
 	if err != nil {
 		return nil, err
 	}
-	m := &staticMeta{ver: v, etag: []string{etag}, ctype: orig.ctype, cc: orig.cc}
-	slot.Store(m)
+	m := &staticMeta{ver: v, etag: []string{etag}, ctype: orig.ctype, cc: orig.cc, data: data}
+	s.cache.put(key, m)
 	return m, nil
 }
 

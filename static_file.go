@@ -117,8 +117,16 @@ func (f *staticOSFile) WriteTo(w io.Writer) (int64, error) {
 // through a 32 KiB buffer allocated per response.
 type staticMemContent struct {
 	http.ResponseWriter
-	data []byte
-	off  int64
+	data      []byte
+	off       int64
+	setLength bool // set Content-Length on a 200 (see staticLengthWriter)
+}
+
+func (c *staticMemContent) WriteHeader(code int) {
+	if c.setLength && code == http.StatusOK {
+		c.Header().Set("Content-Length", strconv.Itoa(len(c.data)))
+	}
+	c.ResponseWriter.WriteHeader(code)
 }
 
 func (c *staticMemContent) Read(p []byte) (int, error) {

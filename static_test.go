@@ -830,7 +830,7 @@ func TestStaticFSPrecompressedOverTCP(t *testing.T) {
 	require.NoError(t, err)
 	srv := httptest.NewServer(staticTestNew(t, fsys))
 	t.Cleanup(srv.Close)
-	for _, method := range []string{"GET", "HEAD"} {
+	for _, method := range []string{"GET", "HEAD", "GET", "HEAD"} { // cold, then from memory
 		req, err := http.NewRequest(method, srv.URL+"/app.js", nil)
 		require.NoError(t, err)
 		req.Header.Set("Accept-Encoding", "br") // set by hand: the client leaves the body alone
@@ -959,5 +959,42 @@ func TestStaticSeekers(t *testing.T) {
 			_, err := rs.Seek(-1, io.SeekStart)
 			assert.Error(t, err)
 		})
+	}
+}
+
+func TestStaticFSPrecompressedFromMemoryStayFresh(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "app.js"), []byte("console.log(1)"), 0o644))
+	br := filepath.Join(dir, "app.js.br")
+	require.NoError(t, os.WriteFile(br, []byte("BR-ONE"), 0o644))
+	fsys, err := OpenDir(dir)
+	require.NoError(t, err)
+	s := staticTestNew(t, fsys)
+	var etag string
+	for range 3 {
+		w := staticTestDo(t, s, "GET", "/app.js", "Accept-Encoding", "br")
+		require.Equal(t, http.StatusOK, w.Code)
+		assert.Equal(t, "BR-ONE", w.Body.String())
+		assert.Equal(t, "br", w.Header().Get("Content-Encoding"))
+		assert.Equal(t, "6", w.Header().Get("Content-Length"))
+		assert.Equal(t, "Accept-Encoding", w.Header().Get("Vary"))
+		assert.Equal(t, "text/javascript; charset=utf-8", w.Header().Get("Content-Type"))
+		etag = w.Header().Get("ETag")
+	}
+	entries, bytes := s.cache.len()
+	assert.Equal(t, 2, entries, "the original and its br variant")
+	assert.Equal(t, len("console.log(1)")+len("BR-ONE"), bytes)
+
+	w := staticTestDo(t, s, "GET", "/app.js", "Accept-Encoding", "br", "If-None-Match", etag)
+	assert.Equal(t, http.StatusNotModified, w.Code)
+
+	if runtime.GOOS == "linux" {
+		fi, err := os.Stat(br)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(br, []byte("BR-TWO"), 0o644))
+		require.NoError(t, os.Chtimes(br, fi.ModTime(), fi.ModTime()))
+		w := staticTestDo(t, s, "GET", "/app.js", "Accept-Encoding", "br")
+		assert.Equal(t, "BR-TWO", w.Body.String())
+		assert.NotEqual(t, etag, w.Header().Get("ETag"))
 	}
 }
