@@ -37,7 +37,7 @@ func ExampleMux() {
 	mux := frontdoor.NewMux()
 	mux.Handle("/", static)
 	mux.Handle("/api", api)
-	mux.Handle("/legacy", legacy, frontdoor.WithStripPrefix())
+	mux.Handle("/legacy", legacy, frontdoor.WithStripPrefix("/legacy"))
 
 	for _, path := range []string{"/", "/api/cart", "/api/nope", "/legacy/orders/7", "/apix"} {
 		rec := httptest.NewRecorder()

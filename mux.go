@@ -16,17 +16,29 @@ import (
 type routeConfig struct {
 	logger       *slog.Logger
 	trustedCIDRs []string
-	stripPrefix  bool
+	stripPrefix  string
 	rateLimit    *rateLimitConfig
 }
 
-// WithStripPrefix makes the route remove its prefix from the request path
-// before calling its handler, as [net/http.StripPrefix] does: with the route
-// "/api", a request for "/api/users?id=1" reaches the handler as
-// "/users?id=1", and "/api" itself as "/". By default the path is passed on
-// unchanged, so a [Balancer] route forwards it 1:1.
-func WithStripPrefix() RouteOption {
-	return routeOptionFunc(func(c *routeConfig) { c.stripPrefix = true })
+// stripPrefixOption is WithStripPrefix. It is a type of its own so that the
+// one option can serve every handler that strips paths.
+type stripPrefixOption struct{ prefix string }
+
+var _ RouteOption = stripPrefixOption{}
+
+func (o stripPrefixOption) applyRoute(c *routeConfig) { c.stripPrefix = o.prefix }
+
+// WithStripPrefix removes prefix from the request path before the handler
+// sees it, as [net/http.StripPrefix] does: on the route "/legacy" with
+// WithStripPrefix("/legacy"), a request for "/legacy/users?id=1" reaches the
+// handler as "/users?id=1", and "/legacy" itself as "/". The prefix matches
+// whole path segments and is removed from the escaped path too, so "%2F"
+// stays escaped; a trailing slash on prefix is ignored. On a [Mux] route,
+// prefix must be the route's prefix or lie above it (the route "/api/v1" may
+// strip "/api"), else [Mux.Handle] panics. Empty, the default, passes paths
+// on unchanged, so a [Balancer] route forwards them 1:1.
+func WithStripPrefix(prefix string) RouteOption {
+	return stripPrefixOption{prefix: prefix}
 }
 
 // Mux routes each request to the handler whose path prefix matches it, so a
@@ -43,7 +55,7 @@ func WithStripPrefix() RouteOption {
 // repeated slashes merged, the way the path would be read by a file server
 // or a backend, so "/static/../api/x" is routed to "/api". The handler
 // still receives the path as the client sent it (unless [WithStripPrefix]
-// is set), so a [Balancer] route forwards requests 1:1.
+// is given), so a [Balancer] route forwards requests 1:1.
 //
 // The zero Mux is empty and answers 404 to everything. A Mux is safe for
 // concurrent use: routes may be added while requests are being served. It
@@ -57,7 +69,7 @@ type Mux struct {
 type muxRoute struct {
 	prefix  string // clean, starts with "/", no trailing slash except "/"
 	handler http.Handler
-	strip   bool
+	strip   string // prefix to strip, "" for none
 }
 
 var _ http.Handler = (*Mux)(nil)
@@ -94,6 +106,10 @@ func (m *Mux) Handle(prefix string, h http.Handler, opts ...RouteOption) {
 		}
 	}
 	c.logger = defaultLogger(c.logger)
+	strip, err := muxStripPrefix(c.stripPrefix, clean)
+	if err != nil {
+		panic(fmt.Sprintf("frontdoor: Mux.Handle(%q): %v", prefix, err))
+	}
 	if c.rateLimit != nil {
 		rl, err := newRateLimitHandler(h, *c.rateLimit, c.trustedCIDRs, c.logger)
 		if err != nil {
@@ -117,7 +133,7 @@ func (m *Mux) Handle(prefix string, h http.Handler, opts ...RouteOption) {
 	}
 	routes := make([]muxRoute, 0, len(old)+1)
 	routes = append(routes, old...)
-	routes = append(routes, muxRoute{prefix: clean, handler: h, strip: c.stripPrefix})
+	routes = append(routes, muxRoute{prefix: clean, handler: h, strip: strip})
 	slices.SortStableFunc(routes, func(a, b muxRoute) int { return len(b.prefix) - len(a.prefix) })
 	m.routes.Store(&routes)
 }
@@ -130,6 +146,25 @@ func cleanMuxPrefix(prefix string) (string, error) {
 	return path.Clean(prefix), nil
 }
 
+// muxStripPrefix validates a WithStripPrefix value for the route prefix
+// route and returns the clean prefix to strip, "" for none.
+func muxStripPrefix(strip, route string) (string, error) {
+	if strip == "" {
+		return "", nil
+	}
+	if strip[0] != '/' {
+		return "", fmt.Errorf("WithStripPrefix(%q): prefix must begin with \"/\"", strip)
+	}
+	clean := path.Clean(strip)
+	if !muxPrefixMatches(clean, route) {
+		return "", fmt.Errorf("WithStripPrefix(%q): not a prefix of the route", strip)
+	}
+	if clean == "/" {
+		return "", nil
+	}
+	return clean, nil
+}
+
 // ServeHTTP sends r to the handler of the longest prefix that matches its
 // path, or answers 404 Not Found.
 func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -138,8 +173,8 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if rt.strip && rt.prefix != "/" {
-		r = stripMuxPrefix(r, rt.prefix, matched)
+	if rt.strip != "" {
+		r = stripMuxPrefix(r, rt.strip, matched)
 	}
 	rt.handler.ServeHTTP(w, r)
 }

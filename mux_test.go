@@ -141,8 +141,9 @@ func TestMuxAPIMissNeverSPA(t *testing.T) {
 
 func TestMuxStripPrefix(t *testing.T) {
 	m := NewMux()
-	m.Handle("/api", muxTestHandler("api"), WithStripPrefix())
-	m.Handle("/", muxTestHandler("root"), WithStripPrefix())
+	m.Handle("/api", muxTestHandler("api"), WithStripPrefix("/api"))
+	m.Handle("/v1/users", muxTestHandler("users"), WithStripPrefix("/v1/"))
+	m.Handle("/", muxTestHandler("root"), WithStripPrefix("/"))
 
 	tests := []struct{ give, want string }{
 		{"/api", "api /"},
@@ -152,6 +153,8 @@ func TestMuxStripPrefix(t *testing.T) {
 		{"/api//x", "api /x"},
 		{"/x/../api/y", "api /y"},
 		{"/page", "root /page"},
+		{"/v1/users/7", "users /users/7"},
+		{"/v1/users", "users /users"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.give, func(t *testing.T) {
@@ -162,7 +165,7 @@ func TestMuxStripPrefix(t *testing.T) {
 	t.Run("query and escaping survive", func(t *testing.T) {
 		var got *http.Request
 		m := NewMux()
-		m.Handle("/api", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r }), WithStripPrefix())
+		m.Handle("/api", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r }), WithStripPrefix("/api"))
 		req := httptest.NewRequest(http.MethodGet, "/api/a%2Fb?q=1", nil)
 		m.ServeHTTP(httptest.NewRecorder(), req)
 		require.NotNil(t, got)
@@ -183,7 +186,7 @@ func TestMuxStripPrefixThroughBalancer(t *testing.T) {
 	t.Cleanup(func() { bal.Close() })
 
 	m := NewMux()
-	m.Handle("/legacy", bal, WithStripPrefix())
+	m.Handle("/legacy", bal, WithStripPrefix("/legacy"))
 	m.Handle("/api", bal)
 	assert.Equal(t, "/orders?x=1", muxTestGet(t, m, "/legacy/orders?x=1").Body.String())
 	assert.Equal(t, "/api/orders?x=1", muxTestGet(t, m, "/api/orders?x=1").Body.String(), "without the option the path is forwarded 1:1")
@@ -247,6 +250,9 @@ func TestMuxHandlePanics(t *testing.T) {
 		{"duplicate after cleaning", func(m *Mux) { m.Handle("/api", h); m.Handle("/api/", h) }, `frontdoor: Mux.Handle("/api/"): prefix "/api" is already registered`},
 		{"empty prefix", func(m *Mux) { m.Handle("", h) }, `frontdoor: Mux.Handle(""): prefix must begin with "/"`},
 		{"relative prefix", func(m *Mux) { m.Handle("api", h) }, `frontdoor: Mux.Handle("api"): prefix must begin with "/"`},
+		{"strip prefix not above the route", func(m *Mux) { m.Handle("/api", h, WithStripPrefix("/ap")) }, `frontdoor: Mux.Handle("/api"): WithStripPrefix("/ap"): not a prefix of the route`},
+		{"strip prefix below the route", func(m *Mux) { m.Handle("/api", h, WithStripPrefix("/api/v1")) }, `WithStripPrefix("/api/v1"): not a prefix of the route`},
+		{"relative strip prefix", func(m *Mux) { m.Handle("/api", h, WithStripPrefix("api")) }, `WithStripPrefix("api"): prefix must begin with "/"`},
 		{"negative burst", func(m *Mux) { m.Handle("/r", h, WithRateLimit(1, -1)) }, `frontdoor: Mux.Handle("/r"): WithRateLimit: burst -1 must be at least 1`},
 		{"zero limit", func(m *Mux) { m.Handle("/r", h, WithRateLimit(0, 5)) }, `frontdoor: Mux.Handle("/r"): WithRateLimit: limit 0 must be positive`},
 		{"bad trusted proxy", func(m *Mux) { m.Handle("/r", h, WithRateLimit(1, 1), WithTrustedProxies("nope")) }, `frontdoor: Mux.Handle("/r"): trusted proxy "nope"`},

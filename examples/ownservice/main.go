@@ -110,7 +110,7 @@ func newService(legacyURLs []string, logger *slog.Logger) (*service, error) {
 	s.Handle("/api", s.apiHandler())
 	// The legacy app knows nothing of the /legacy prefix, and it is slow:
 	// strip the prefix and keep each client to 20 requests a second.
-	s.Handle("/legacy", legacy, frontdoor.WithStripPrefix(), frontdoor.WithRateLimit(20, 40))
+	s.Handle("/legacy", legacy, frontdoor.WithStripPrefix("/legacy"), frontdoor.WithRateLimit(20, 40))
 	return s, nil
 }
 
