@@ -310,7 +310,7 @@ func TestGatewayStaticFlag(t *testing.T) {
 	assert.Equal(t, "h1{}", body)
 	code, ctype, _ = gwGet(t, p.url+"/img/a.svg")
 	assert.Equal(t, 200, code)
-	assert.Equal(t, "image/svg+xml", ctype)
+	assert.True(t, strings.HasPrefix(ctype, "image/svg+xml"), "Content-Type %q", ctype)
 	code, _, _ = gwGet(t, p.url+"/app.js")
 	assert.Equal(t, 404, code, "-static replaces the demo frontend")
 
@@ -445,11 +445,11 @@ func TestGatewaySIGTERMDrains(t *testing.T) {
 	assert.Error(t, err, "the listener is closed")
 }
 
-// TestGatewaySIGTERMWithOpenStream: an upgraded stream (WebSocket-like) does
+// TestGatewaySIGTERMWithOpenStream: an upgraded (WebSocket) stream does
 // not hold shutdown up, and the client sees it closed.
 func TestGatewaySIGTERMWithOpenStream(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "echo" {
+		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 			http.Error(w, "want upgrade", http.StatusBadRequest)
 			return
 		}
@@ -458,7 +458,7 @@ func TestGatewaySIGTERMWithOpenStream(t *testing.T) {
 			return
 		}
 		defer conn.Close()
-		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 		brw.Flush()
 		io.Copy(conn, brw)
 	}))
@@ -468,7 +468,10 @@ func TestGatewaySIGTERMWithOpenStream(t *testing.T) {
 	conn, err := net.Dial("tcp", strings.TrimPrefix(p.url, "http://"))
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
-	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	// Not real WebSocket framing: after the 101 the test backend just
+	// echoes bytes, which is all a proxy may assume of an upgraded stream.
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	require.NoError(t, err)
