@@ -200,24 +200,44 @@ func TestDemoPageInChromium(t *testing.T) {
 	evalJS(`getComputedStyle(document.querySelector("header")).backgroundColor`, &headerColor)
 	evalJS(`window.frontdoorDemo.errors`, &demoErrors)
 
-	// Pause the live calls for a steady picture, then take it.
+	// The page keeps calling on its own ("live"), and its button sends
+	// nine more.
+	_, err = chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`window.frontdoorDemo.calls >= 10`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	require.NoError(t, err, "no live call after the first nine")
+	// Pause the live calls so the count below is exact and the picture
+	// steady, then press the button.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("live")), chromedp.Sleep(300*time.Millisecond)))
+	var before int
+	evalJS(`window.frontdoorDemo.calls`, &before)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("burst"))))
+	_, err = chromedp.Run(ctx, chromedp.Poll[chromedp.Void](fmt.Sprintf(`window.frontdoorDemo.calls >= %d`, before+9),
+		chromedp.WithPollingTimeout(10*time.Second)))
+	require.NoError(t, err, "the button's nine calls were not all answered")
+	evalJS(`[...document.querySelectorAll("#backends .backend .count")].map(e => Number(e.textContent))`, &counts)
+	evalJS(`window.frontdoorDemo.errors`, &demoErrors)
+	var calls int
+	evalJS(`window.frontdoorDemo.calls`, &calls)
 	screenshot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	require.NoError(t, err)
 
 	assert.Equal(t, "ran", scriptRan, "the page's script ran")
 	assert.Equal(t, []string{"backend-1", "backend-2", "backend-3"}, backends, "answers from all three backends are rendered")
 	require.Len(t, counts, 3)
+	total := 0
 	for i, c := range counts {
 		assert.Positive(t, c, "backend-%d count", i+1)
+		total += c
 	}
+	assert.Equal(t, calls, total, "the rendered counts add up to the calls answered")
+	assert.GreaterOrEqual(t, calls, 19, "nine on load, at least one live, nine from the button")
 	assert.Positive(t, logoWidth, "the SVG image loaded (served as image/svg+xml)")
 	assert.Equal(t, "rgb(15, 123, 108)", headerColor, "the stylesheet applied (served as text/css)")
 	assert.Zero(t, demoErrors, "no /api/ call failed")
 
 	events.mu.Lock()
 	defer events.mu.Unlock()
-	assert.GreaterOrEqual(t, events.apiCalls, 9, "the browser fetched /api/ from the page's own origin")
+	assert.GreaterOrEqual(t, events.apiCalls, calls, "the browser fetched /api/ from the page's own origin")
 	assert.Empty(t, events.foreign, "the page talked to no other origin")
 	assert.Empty(t, events.problems, "the browser reported no console errors")
 	for _, p := range []string{"/", "/app.js", "/style.css", "/logo.svg"} {
