@@ -88,8 +88,10 @@ func (h *rateLimitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
-	h.logger.LogAttrs(r.Context(), slog.LevelDebug, "frontdoor: rate limited",
-		slog.String("client", key.String()), slog.String("method", r.Method), slog.String("path", r.URL.Path))
+	if h.logger.Enabled(r.Context(), slog.LevelDebug) {
+		h.logger.LogAttrs(r.Context(), slog.LevelDebug, "frontdoor: rate limited",
+			slog.String("client", key.String()), slog.String("method", r.Method), slog.String("path", r.URL.Path))
+	}
 	secs := int64(math.Ceil(wait.Seconds()))
 	if secs < 1 {
 		secs = 1
@@ -135,8 +137,12 @@ type rateLimitEntry struct {
 }
 
 func newRateLimitTable(limit rate.Limit, burst, max int, now func() time.Time) *rateLimitTable {
-	// Time for an empty bucket to fill completely, rounded up.
-	idle := time.Duration(math.Ceil(float64(burst) / float64(limit) * float64(time.Second)))
+	// Time for an empty bucket to fill completely, rounded up; a limit so
+	// low that this overflows means "never idle".
+	idle := time.Duration(math.MaxInt64)
+	if d := math.Ceil(float64(burst) / float64(limit) * float64(time.Second)); d < math.MaxInt64 {
+		idle = time.Duration(d)
+	}
 	return &rateLimitTable{
 		limit:   limit,
 		burst:   burst,

@@ -3,6 +3,7 @@ package frontdoor
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -231,6 +232,17 @@ func TestRateLimitConcurrent(t *testing.T) {
 	assert.GreaterOrEqual(t, codes[200], 20*50)
 	assert.Less(t, codes[200], 20*50+200)
 	assert.Equal(t, 2000, codes[200]+codes[429])
+}
+
+func TestRateLimitTinyLimitNeverIdle(t *testing.T) {
+	clk := newRateLimitTestClock()
+	tbl := newRateLimitTable(1e-15, 1000, 10, clk.now)
+	assert.Equal(t, time.Duration(math.MaxInt64), tbl.idle, "no overflow into a negative idle time")
+	key := netip.MustParseAddr("192.0.2.1")
+	tbl.allow(key)
+	clk.advance(24 * time.Hour)
+	tbl.allow(netip.MustParseAddr("192.0.2.2"))
+	assert.Equal(t, 2, tbl.len(), "the first client is not idle after a day")
 }
 
 func TestRateLimitInfDisables(t *testing.T) {
