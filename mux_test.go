@@ -120,13 +120,22 @@ func TestMuxAPIMissNeverSPA(t *testing.T) {
 	m.Handle("/api", bal)
 	m.Handle("/own", http.NotFoundHandler())
 
-	for _, p := range []string{"/api/unknown", "/api/deep/unknown/path.html", "/api/"} {
-		rec := muxTestGet(t, m, p)
+	// A browser navigation (Accept: text/html) is what an SPA fallback
+	// answers with index.html; under /api it must not.
+	navigate := func(p string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, p, nil)
+		req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+		m.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, p := range []string{"/api/unknown", "/api/deep/unknown/path", "/api/"} {
+		rec := navigate(p)
 		assert.Equal(t, http.StatusNotFound, rec.Code, p)
 		assert.Equal(t, "application/json", rec.Header().Get("Content-Type"), p)
 		assert.NotContains(t, rec.Body.String(), "index.html", p)
 	}
-	rec := muxTestGet(t, m, "/own/unknown")
+	rec := navigate("/own/unknown")
 	assert.Equal(t, http.StatusNotFound, rec.Code)
 	assert.NotContains(t, rec.Body.String(), "index.html")
 
@@ -134,7 +143,7 @@ func TestMuxAPIMissNeverSPA(t *testing.T) {
 	assert.Equal(t, http.StatusOK, rec.Code)
 	assert.JSONEq(t, `{"ok":true}`, rec.Body.String())
 
-	rec = muxTestGet(t, m, "/some/page")
+	rec = navigate("/some/page")
 	assert.Equal(t, http.StatusOK, rec.Code)
 	assert.Contains(t, rec.Body.String(), "index.html", "the SPA fallback still serves pages")
 }
