@@ -1,64 +1,72 @@
-// Command customstrategy shows a user-written load-balancing Strategy:
-// requests that carry the same X-User header stick to one backend (so its
-// caches stay warm), and requests without one go to the backend with the
-// fewest requests in flight.
+// Command customstrategy shows a user-written load-balancing Strategy, a
+// canary split: one request in N, and every request that asks for it with
+// the header "X-Canary: 1", goes to the canary backend; the rest go in turn
+// to the stable backends.
 //
 //	go run ./examples/customstrategy
 //
-// It starts three backends on 127.0.0.1, sends a few requests through a
-// Balancer that uses the strategy, prints which backend answered each, and
-// exits.
+// It starts two stable backends and a canary on 127.0.0.1, sends requests
+// through a Balancer that uses the strategy, prints how many each backend
+// answered, and exits.
 package main
 
 import (
 	"fmt"
-	"hash/fnv"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/frontdoor-go/frontdoor"
 )
 
-// stickyByHeader returns a Strategy that sends every request carrying the
-// same value of header to the same backend, and a request without it to the
-// backend with the fewest requests in flight.
+// canarySplit returns a Strategy that sends every request carrying
+// "X-Canary: 1", and one request in every (counted per strategy), to the
+// backends whose host is canaryHost, and the others round-robin to the
+// remaining backends. every below 1 means only requests that ask.
 //
-// It uses rendezvous hashing: each backend scores hash(value, backend URL)
-// and the highest score wins. The choice depends only on the value and the
-// URLs, so it is the same in every gateway instance and after a restart,
-// and when a backend leaves the set (the Balancer passes only healthy
-// backends) only the users of that backend move; they come back when it
-// recovers.
+// The Balancer passes only the backends it considers healthy, so the split
+// degrades on its own: with the canary down everything goes to the stable
+// backends, and with every stable backend down the canary takes all.
 //
-// Like every Strategy it does not block and is safe for concurrent use: it
-// only reads the request and the backends' counters.
-func stickyByHeader(header string) frontdoor.Strategy {
+// Like every Strategy it does not block and is safe for concurrent use: its
+// only state is atomic counters, and it allocates nothing per request.
+func canarySplit(canaryHost string, every uint64) frontdoor.Strategy {
+	var split atomic.Uint64   // counts requests, for the one-in-every share
+	var turn [2]atomic.Uint64 // rotation within the stable [0] and canary [1] groups
 	return frontdoor.StrategyFunc(func(r *http.Request, backends []*frontdoor.Backend) *frontdoor.Backend {
-		if key := r.Header.Get(header); key != "" {
-			var best *frontdoor.Backend
-			var bestScore uint64
-			for _, be := range backends {
-				h := fnv.New64a()
-				io.WriteString(h, key)
-				h.Write([]byte{0})
-				io.WriteString(h, be.URL().Host)
-				if score := h.Sum64(); best == nil || score > bestScore {
-					best, bestScore = be, score
-				}
-			}
-			return best
-		}
-		best := backends[0]
-		for _, be := range backends[1:] {
-			if be.InFlight() < best.InFlight() {
-				best = be
+		canaries := 0
+		for _, be := range backends {
+			if be.URL().Host == canaryHost {
+				canaries++
 			}
 		}
-		return best
+		wantCanary := r.Header.Get("X-Canary") == "1" || (every > 0 && split.Add(1)%every == 0)
+		switch {
+		case canaries == 0:
+			wantCanary = false
+		case canaries == len(backends):
+			wantCanary = true
+		}
+		// Take the group's backends in turn.
+		group, g := len(backends)-canaries, 0
+		if wantCanary {
+			group, g = canaries, 1
+		}
+		k := int((turn[g].Add(1) - 1) % uint64(group))
+		for _, be := range backends {
+			if (be.URL().Host == canaryHost) != wantCanary {
+				continue
+			}
+			if k == 0 {
+				return be
+			}
+			k--
+		}
+		return backends[0] // unreachable: the group is not empty
 	})
 }
 
@@ -69,15 +77,15 @@ func main() {
 	}
 }
 
-// run starts the backends, sends the requests and prints the answers.
+// run starts the backends, sends the requests and prints the tally.
 func run(out io.Writer) error {
+	names := []string{"stable-1", "stable-2", "canary"}
 	var urls []string
-	for i := range 3 {
+	for _, name := range names {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
 		}
-		name := fmt.Sprintf("backend-%d", i+1)
 		srv := &http.Server{
 			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				io.WriteString(w, name)
@@ -88,24 +96,35 @@ func run(out io.Writer) error {
 		defer srv.Close()
 		urls = append(urls, "http://"+ln.Addr().String())
 	}
+	canaryHost := urls[2][len("http://"):]
 
-	lb, err := frontdoor.NewBalancer(urls, frontdoor.WithStrategy(stickyByHeader("X-User")))
+	lb, err := frontdoor.NewBalancer(urls, frontdoor.WithStrategy(canarySplit(canaryHost, 10)))
 	if err != nil {
 		return err
 	}
 	defer lb.Close()
 
-	for _, user := range []string{"alice", "bob", "carol", "dave", "erin", "alice", "bob", "carol", "dave", "erin", ""} {
-		req := httptest.NewRequest(http.MethodGet, "/profile", nil)
-		if user != "" {
-			req.Header.Set("X-User", user)
+	send := func(n int, header string) map[string]int {
+		tally := map[string]int{}
+		for range n {
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			if header != "" {
+				req.Header.Set("X-Canary", header)
+			}
+			rec := httptest.NewRecorder()
+			lb.ServeHTTP(rec, req)
+			tally[rec.Body.String()]++
 		}
-		rec := httptest.NewRecorder()
-		lb.ServeHTTP(rec, req)
-		if user == "" {
-			user = "(anonymous)"
-		}
-		fmt.Fprintf(out, "%-12s -> %d %s\n", user, rec.Code, rec.Body)
+		return tally
 	}
+	print := func(title string, tally map[string]int) {
+		fmt.Fprintf(out, "%s:", title)
+		for _, name := range names {
+			fmt.Fprintf(out, " %s=%d", name, tally[name])
+		}
+		fmt.Fprintln(out)
+	}
+	print("100 ordinary requests", send(100, ""))
+	print("5 requests with X-Canary: 1", send(5, "1"))
 	return nil
 }

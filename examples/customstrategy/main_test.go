@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -13,97 +12,89 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestStickyByHeader(t *testing.T) {
+// canaryTestBackends returns the Backends a Balancer builds for hosts, read
+// back through a strategy that records its first pick.
+func canaryTestBackends(t *testing.T, hosts ...string) []*frontdoor.Backend {
+	t.Helper()
+	var got []*frontdoor.Backend
 	var urls []string
-	for _, name := range []string{"a", "b", "c"} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Write([]byte(name))
-		}))
-		t.Cleanup(srv.Close)
-		urls = append(urls, srv.URL)
+	for _, h := range hosts {
+		urls = append(urls, "http://"+h)
 	}
-	lb, err := frontdoor.NewBalancer(urls, frontdoor.WithStrategy(stickyByHeader("X-User")))
+	lb, err := frontdoor.NewBalancer(urls, frontdoor.WithStrategy(frontdoor.StrategyFunc(
+		func(r *http.Request, bs []*frontdoor.Backend) *frontdoor.Backend {
+			if got == nil {
+				got = append([]*frontdoor.Backend(nil), bs...)
+			}
+			return bs[0]
+		})))
 	require.NoError(t, err)
 	t.Cleanup(func() { lb.Close() })
-
-	get := func(user string) string {
-		req := httptest.NewRequest(http.MethodGet, "/", nil)
-		if user != "" {
-			req.Header.Set("X-User", user)
-		}
-		rec := httptest.NewRecorder()
-		lb.ServeHTTP(rec, req)
-		require.Equal(t, 200, rec.Code)
-		return rec.Body.String()
-	}
-	seen := map[string]bool{}
-	for i := range 50 {
-		user := string(rune('a'+i%26)) + "-user"
-		first := get(user)
-		assert.Equal(t, first, get(user), "%s sticks to one backend", user)
-		seen[first] = true
-	}
-	assert.Len(t, seen, 3, "users spread over every backend")
-	assert.Contains(t, []string{"a", "b", "c"}, get(""), "anonymous requests are served too")
+	// Nothing listens on these ports; only the pick matters.
+	lb.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	require.Len(t, got, len(hosts))
+	return got
 }
 
-// TestStickyByHeaderStableWhenOneLeaves: losing a backend moves only its
-// own users.
-func TestStickyByHeaderStableWhenOneLeaves(t *testing.T) {
-	mk := func(hosts ...string) []*frontdoor.Backend {
-		// Backends come from a Balancer; build one per host set and read
-		// them back through a recording strategy.
-		var got []*frontdoor.Backend
-		var urls []string
-		for _, h := range hosts {
-			urls = append(urls, "http://"+h)
-		}
-		lb, err := frontdoor.NewBalancer(urls, frontdoor.WithStrategy(frontdoor.StrategyFunc(
-			func(r *http.Request, bs []*frontdoor.Backend) *frontdoor.Backend {
-				if got == nil { // the first pick sees every backend
-					got = append([]*frontdoor.Backend(nil), bs...)
-				}
-				return bs[0]
-			})))
-		require.NoError(t, err)
-		t.Cleanup(func() { lb.Close() })
-		rec := httptest.NewRecorder()
-		// The forward to a closed local port fails; only the pick matters.
-		lb.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
-		require.Len(t, got, len(hosts))
-		return got
+func canaryTestPick(s frontdoor.Strategy, bs []*frontdoor.Backend, header string) string {
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	if header != "" {
+		req.Header.Set("X-Canary", header)
 	}
-	all := mk("127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3")
-	two := mk("127.0.0.1:1", "127.0.0.1:3")
-	s := stickyByHeader("X-User")
-	moved := 0
-	for i := range 300 {
-		req := httptest.NewRequest(http.MethodGet, "/", nil)
-		req.Header.Set("X-User", "user-"+string(rune('A'+i%26))+string(rune('a'+i/26)))
-		before := s.Pick(req, all).URL().Host
-		after := s.Pick(req, two).URL().Host
-		if before != "127.0.0.1:2" {
-			assert.Equal(t, before, after, "a user of a remaining backend stays put")
-		} else {
-			moved++
-		}
+	return s.Pick(req, bs).URL().Host
+}
+
+func TestCanarySplit(t *testing.T) {
+	const stable1, stable2, canary = "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"
+	all := canaryTestBackends(t, stable1, stable2, canary)
+
+	s := canarySplit(canary, 10)
+	tally := map[string]int{}
+	for range 1000 {
+		tally[canaryTestPick(s, all, "")]++
 	}
-	assert.Positive(t, moved, "some users were on the backend that left")
+	assert.Equal(t, map[string]int{stable1: 450, stable2: 450, canary: 100}, tally,
+		"one in ten to the canary, the rest shared evenly")
+
+	for range 20 {
+		assert.Equal(t, canary, canaryTestPick(s, all, "1"), "X-Canary: 1 always reaches the canary")
+	}
+
+	t.Run("canary down", func(t *testing.T) {
+		stable := all[:2] // what the Balancer passes when the canary is ejected
+		for range 30 {
+			assert.NotEqual(t, canary, canaryTestPick(s, stable, "1"))
+		}
+	})
+	t.Run("stable down", func(t *testing.T) {
+		only := all[2:]
+		for range 30 {
+			assert.Equal(t, canary, canaryTestPick(s, only, ""))
+		}
+	})
+	t.Run("every 0 means on request only", func(t *testing.T) {
+		s := canarySplit(canary, 0)
+		for range 100 {
+			assert.NotEqual(t, canary, canaryTestPick(s, all, ""))
+		}
+		assert.Equal(t, canary, canaryTestPick(s, all, "1"))
+	})
+}
+
+func TestCanarySplitAllocs(t *testing.T) {
+	all := canaryTestBackends(t, "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3")
+	s := canarySplit("127.0.0.1:3", 10)
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	allocs := testing.AllocsPerRun(100, func() { s.Pick(req, all) })
+	assert.Zero(t, allocs)
 }
 
 func TestRun(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, run(&out))
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	require.Len(t, lines, 11)
-	re := regexp.MustCompile(`^(\S+)\s+-> 200 (backend-[123])$`)
-	byUser := map[string]string{}
-	for _, l := range lines {
-		m := re.FindStringSubmatch(l)
-		require.NotNil(t, m, "line %q", l)
-		if prev, ok := byUser[m[1]]; ok {
-			assert.Equal(t, prev, m[2], "%s answered by one backend", m[1])
-		}
-		byUser[m[1]] = m[2]
-	}
+	assert.Equal(t, strings.Join([]string{
+		"100 ordinary requests: stable-1=45 stable-2=45 canary=10",
+		"5 requests with X-Canary: 1: stable-1=0 stable-2=0 canary=5",
+		"",
+	}, "\n"), out.String())
 }
