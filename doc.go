@@ -31,5 +31,6 @@
 //
 // Every constructor takes functional options and needs none for the common
 // case. A malformed option value is an error from the constructor, never a
-// panic.
+// panic; only [Mux.Handle], which returns nothing, panics on one, as it does
+// on any other setup mistake (like [net/http.ServeMux.Handle]).
 package frontdoor

@@ -1,37 +1,273 @@
 package frontdoor
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // routeConfig is what RouteOptions set.
 type routeConfig struct {
 	logger       *slog.Logger
 	trustedCIDRs []string
+	stripPrefix  string
+	rateLimit    *rateLimitConfig
 }
 
-// Mux routes requests to handlers by path prefix.
+// stripPrefixOption is WithStripPrefix. It is a type of its own so that the
+// one option can serve every handler that strips paths.
+type stripPrefixOption struct{ prefix string }
+
+var _ RouteOption = stripPrefixOption{}
+
+func (o stripPrefixOption) applyRoute(c *routeConfig) { c.stripPrefix = o.prefix }
+
+// WithStripPrefix removes prefix from the request path before the handler
+// sees it, as [net/http.StripPrefix] does: on the route "/legacy" with
+// WithStripPrefix("/legacy"), a request for "/legacy/users?id=1" reaches the
+// handler as "/users?id=1", and "/legacy" itself as "/". The prefix matches
+// whole path segments and is removed from the escaped path too, so "%2F"
+// stays escaped; a trailing slash on prefix is ignored. On a [Mux] route,
+// prefix must be the route's prefix or lie above it (the route "/api/v1" may
+// strip "/api"), else [Mux.Handle] panics. Empty, the default, passes paths
+// on unchanged, so a [Balancer] route forwards them 1:1.
+func WithStripPrefix(prefix string) RouteOption {
+	return stripPrefixOption{prefix: prefix}
+}
+
+// Mux routes each request to the handler whose path prefix matches it, so a
+// frontend, its APIs and the service's own handlers share one origin.
 //
-// SKELETON: issue 5 replaces this with the full implementation.
+// Prefixes match whole path segments: the route "/api" takes "/api" and
+// "/api/x" but not "/apix". The longest matching prefix wins, so a request
+// under an API route is always answered by that route, even when it does not
+// know the path: the "/" route (say, a [StaticFS] with an SPA fallback) never
+// sees it. A request that no route matches gets 404 Not Found; add a "/"
+// route to catch everything.
+//
+// Matching uses the request path with "." and ".." segments resolved and
+// repeated slashes merged, the way the path would be read by a file server
+// or a backend, so "/static/../api/x" is routed to "/api". The handler
+// still receives the path as the client sent it (unless [WithStripPrefix]
+// is given), so a [Balancer] route forwards requests 1:1.
+//
+// The zero Mux is empty and answers 404 to everything. A Mux is safe for
+// concurrent use: routes may be added while requests are being served. It
+// must not be copied after first use.
 type Mux struct {
-	mux http.ServeMux
+	mu     sync.Mutex                 // serialises Handle
+	routes atomic.Pointer[[]muxRoute] // sorted, longest prefix first; read-only
+}
+
+// muxRoute is one registered prefix.
+type muxRoute struct {
+	prefix  string // clean, starts with "/", no trailing slash except "/"
+	handler http.Handler
+	strip   string // prefix to strip, "" for none
 }
 
 var _ http.Handler = (*Mux)(nil)
 
-// NewMux returns an empty Mux.
+// NewMux returns an empty Mux. It is the same as new(Mux).
 func NewMux() *Mux { return &Mux{} }
 
-// Handle routes prefix and every path under it to h.
+// Handle routes prefix, and every path under it, to h.
+//
+// prefix must begin with "/"; a trailing slash and dot segments are cleaned
+// away, so "/api/" and "/api" are the same route, and "/" is the catch-all.
+// Options apply to this route only: [WithStripPrefix], [WithRateLimit]
+// (with [WithTrustedProxies] to say which X-Forwarded-For to believe when
+// counting clients) and [WithLogger].
+//
+// Handle panics on a setup mistake, as [net/http.ServeMux.Handle] does: a
+// prefix that does not begin with "/", a prefix already registered, a nil
+// handler, or a malformed option value (a rate limit that is not positive,
+// a burst below 1, a malformed trusted proxy). The panic message starts with
+// "frontdoor: " and names the prefix and the bad value. Handle never fails
+// otherwise.
 func (m *Mux) Handle(prefix string, h http.Handler, opts ...RouteOption) {
-	if prefix == "/" {
-		m.mux.Handle("/", h)
-		return
+	clean, err := cleanMuxPrefix(prefix)
+	if err != nil {
+		panic(err.Error())
 	}
-	m.mux.Handle(prefix, h)
-	m.mux.Handle(prefix+"/", h)
+	if h == nil {
+		panic(fmt.Sprintf("frontdoor: Mux.Handle(%q): nil handler", prefix))
+	}
+	var c routeConfig
+	for _, o := range opts {
+		if o != nil {
+			o.applyRoute(&c)
+		}
+	}
+	c.logger = defaultLogger(c.logger)
+	strip, err := muxStripPrefix(c.stripPrefix, clean)
+	if err != nil {
+		panic(fmt.Sprintf("frontdoor: Mux.Handle(%q): %v", prefix, err))
+	}
+	if c.rateLimit != nil {
+		rl, err := newRateLimitHandler(h, *c.rateLimit, c.trustedCIDRs, c.logger)
+		if err != nil {
+			panic(fmt.Sprintf("frontdoor: Mux.Handle(%q): %v", prefix, strings.TrimPrefix(err.Error(), "frontdoor: ")))
+		}
+		h = rl
+	} else if _, err := parseTrustedNets(c.trustedCIDRs); err != nil {
+		panic(fmt.Sprintf("frontdoor: Mux.Handle(%q): %v", prefix, strings.TrimPrefix(err.Error(), "frontdoor: ")))
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var old []muxRoute
+	if p := m.routes.Load(); p != nil {
+		old = *p
+	}
+	for _, rt := range old {
+		if rt.prefix == clean {
+			panic(fmt.Sprintf("frontdoor: Mux.Handle(%q): prefix %q is already registered", prefix, clean))
+		}
+	}
+	routes := make([]muxRoute, 0, len(old)+1)
+	routes = append(routes, old...)
+	routes = append(routes, muxRoute{prefix: clean, handler: h, strip: strip})
+	slices.SortStableFunc(routes, func(a, b muxRoute) int { return len(b.prefix) - len(a.prefix) })
+	m.routes.Store(&routes)
 }
 
-// ServeHTTP dispatches r.
-func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.mux.ServeHTTP(w, r) }
+// cleanMuxPrefix validates a route prefix and returns its canonical form.
+func cleanMuxPrefix(prefix string) (string, error) {
+	if prefix == "" || prefix[0] != '/' {
+		return "", fmt.Errorf("frontdoor: Mux.Handle(%q): prefix must begin with \"/\"", prefix)
+	}
+	return path.Clean(prefix), nil
+}
+
+// muxStripPrefix validates a WithStripPrefix value for the route prefix
+// route and returns the clean prefix to strip, "" for none.
+func muxStripPrefix(strip, route string) (string, error) {
+	if strip == "" {
+		return "", nil
+	}
+	if strip[0] != '/' {
+		return "", fmt.Errorf("WithStripPrefix(%q): prefix must begin with \"/\"", strip)
+	}
+	clean := path.Clean(strip)
+	if !muxPrefixMatches(clean, route) {
+		return "", fmt.Errorf("WithStripPrefix(%q): not a prefix of the route", strip)
+	}
+	if clean == "/" {
+		return "", nil
+	}
+	return clean, nil
+}
+
+// ServeHTTP sends r to the handler of the longest prefix that matches its
+// path, or answers 404 Not Found.
+func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt, matched := m.match(r.URL.Path)
+	if rt == nil {
+		http.NotFound(w, r)
+		return
+	}
+	if rt.strip != "" {
+		r = stripMuxPrefix(r, rt.strip, matched)
+	}
+	rt.handler.ServeHTTP(w, r)
+}
+
+// match returns the route for p and the path it matched against (p itself,
+// or its cleaned form when p holds dot segments or repeated slashes). It
+// allocates only for such unclean paths.
+func (m *Mux) match(p string) (*muxRoute, string) {
+	if m == nil {
+		return nil, p
+	}
+	rp := m.routes.Load()
+	if rp == nil || p == "" || p[0] != '/' {
+		return nil, p
+	}
+	if !isCleanMuxPath(p) {
+		p = cleanMuxPath(p)
+	}
+	routes := *rp
+	for i := range routes {
+		if muxPrefixMatches(routes[i].prefix, p) {
+			return &routes[i], p
+		}
+	}
+	return nil, p
+}
+
+// muxPrefixMatches reports whether the clean prefix matches the clean path p
+// on a segment boundary.
+func muxPrefixMatches(prefix, p string) bool {
+	if prefix == "/" {
+		return true
+	}
+	return strings.HasPrefix(p, prefix) && (len(p) == len(prefix) || p[len(prefix)] == '/')
+}
+
+// isCleanMuxPath reports whether p (which begins with "/") has no empty,
+// "." or ".." segment except a final empty one (a trailing slash).
+func isCleanMuxPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if p[i] != '/' {
+			continue
+		}
+		rest := p[i+1:]
+		switch {
+		case rest == "":
+			return true // trailing slash is fine
+		case rest[0] == '/':
+			return false
+		case rest[0] == '.':
+			if len(rest) == 1 || rest[1] == '/' {
+				return false
+			}
+			if rest[1] == '.' && (len(rest) == 2 || rest[2] == '/') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// cleanMuxPath resolves dot segments and merges slashes, keeping a trailing
+// slash, like the cleaning net/http.ServeMux does.
+func cleanMuxPath(p string) string {
+	np := path.Clean(p)
+	if strings.HasSuffix(p, "/") && np != "/" {
+		np += "/"
+	}
+	return np
+}
+
+// stripMuxPrefix returns a shallow copy of r whose path has prefix removed.
+// matched is the (possibly cleaned) path the route matched.
+func stripMuxPrefix(r *http.Request, prefix, matched string) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.URL = new(url.URL)
+	*r2.URL = *r.URL
+	rest := matched[len(prefix):]
+	if rest == "" {
+		rest = "/"
+	}
+	r2.URL.Path = rest
+	r2.URL.RawPath = ""
+	if matched == r.URL.Path && r.URL.RawPath != "" {
+		// Keep the client's escaping when the escaped path has the same
+		// prefix; otherwise let url.URL re-escape the decoded path.
+		if raw, ok := strings.CutPrefix(r.URL.RawPath, prefix); ok && (raw == "" || raw[0] == '/') {
+			if raw == "" {
+				raw = "/"
+			}
+			r2.URL.RawPath = raw
+		}
+	}
+	return r2
+}
