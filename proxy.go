@@ -75,10 +75,10 @@ type forwarder struct {
 	load    *load
 	logger  *slog.Logger
 	rp      *httputil.ReverseProxy
-	tr      *http.Transport // nil with a custom RoundTripper
-	name    string          // target.Redacted(), for errors
-	pool    sync.Pool       // of *attemptWriter
-	counted bool            // connections are proxyConns (own transport)
+	kt      *keepAliveTransport // nil with a custom RoundTripper
+	name    string              // target.Redacted(), for errors
+	pool    sync.Pool           // of *attemptWriter
+	counted bool                // connections are proxyConns (own transport)
 
 	mu      sync.Mutex // guards streams
 	streams map[*streamConn]struct{}
@@ -107,9 +107,9 @@ func newForwarder(target *url.URL, cfg *proxyConfig, ld *load, logger *slog.Logg
 	f.pool.New = func() any { return newAttemptWriter(f) }
 	var rt http.RoundTripper = cfg.transport
 	if rt == nil {
-		f.tr = cfg.newTransport()
+		f.kt = newKeepAliveTransport(cfg.newTransport())
 		f.counted = true
-		rt = f.tr
+		rt = f.kt
 	}
 	f.rp = &httputil.ReverseProxy{
 		Rewrite:        f.rewrite,
@@ -251,13 +251,22 @@ func (f *forwarder) cut(aw *attemptWriter, r *http.Request) (err error, abort bo
 
 // closeIdle closes the forwarder's idle connections to the backend.
 func (f *forwarder) closeIdle() {
-	if f.tr != nil {
-		f.tr.CloseIdleConnections()
+	if f.kt != nil {
+		f.kt.CloseIdleConnections()
 		return
 	}
 	if c, ok := f.cfg.transport.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
+}
+
+// transport returns the backend's current Transport, nil with a custom
+// RoundTripper.
+func (f *forwarder) transport() *http.Transport {
+	if f.kt == nil {
+		return nil
+	}
+	return f.kt.cur.Load()
 }
 
 // closeStreams closes every open upgraded stream to the backend. The

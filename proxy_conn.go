@@ -7,8 +7,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // attemptWriter is the ResponseWriter ReverseProxy writes one attempt to. It
@@ -148,4 +151,75 @@ func (c *proxyConn) Write(p []byte) (int, error) {
 		c.written.Add(int64(n))
 	}
 	return n, err
+}
+
+// minIdleConnTimeout is the floor of an idle timeout learned from a
+// backend's "Keep-Alive: timeout=N".
+const minIdleConnTimeout = 500 * time.Millisecond
+
+// keepAliveTransport is a backend's own Transport. When the backend
+// announces an idle timeout ("Keep-Alive: timeout=N", as Apache and Node.js
+// do) shorter than ours, it swaps in a clone of the Transport that closes
+// idle connections a second earlier than the backend would, so that we never
+// send a request on a connection the backend is closing.
+type keepAliveTransport struct {
+	cur atomic.Pointer[http.Transport]
+	mu  sync.Mutex // serialises swaps
+}
+
+func newKeepAliveTransport(t *http.Transport) *keepAliveTransport {
+	kt := &keepAliveTransport{}
+	kt.cur.Store(t)
+	return kt
+}
+
+func (kt *keepAliveTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t := kt.cur.Load()
+	res, err := t.RoundTrip(r)
+	if err == nil {
+		if v := res.Header["Keep-Alive"]; len(v) > 0 {
+			kt.learn(t, v[0])
+		}
+	}
+	return res, err
+}
+
+func (kt *keepAliveTransport) CloseIdleConnections() { kt.cur.Load().CloseIdleConnections() }
+
+// learn shortens the idle timeout to the one v announces, minus a second.
+func (kt *keepAliveTransport) learn(t *http.Transport, v string) {
+	n, ok := parseKeepAliveTimeout(v)
+	if !ok {
+		return
+	}
+	d := max(time.Duration(n)*time.Second-time.Second, minIdleConnTimeout)
+	if d >= t.IdleConnTimeout {
+		return
+	}
+	kt.mu.Lock()
+	defer kt.mu.Unlock()
+	if kt.cur.Load() != t {
+		return
+	}
+	nt := t.Clone()
+	nt.IdleConnTimeout = d
+	kt.cur.Store(nt)
+	t.CloseIdleConnections()
+}
+
+// parseKeepAliveTimeout returns N from a Keep-Alive header value such as
+// "timeout=5, max=100".
+func parseKeepAliveTimeout(v string) (int, bool) {
+	for part := range strings.SplitSeq(v, ",") {
+		k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "timeout") {
+			continue
+		}
+		n, err := strconv.Atoi(strings.Trim(strings.TrimSpace(val), `"`))
+		if err != nil || n <= 0 {
+			return 0, false
+		}
+		return n, true
+	}
+	return 0, false
 }

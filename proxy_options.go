@@ -42,6 +42,10 @@ type proxyConfig struct {
 	flushInterval         time.Duration
 	protocols             *http.Protocols
 
+	// dial replaces the TCP dialer of the default transport; tests use it
+	// to hand out connections that fail on cue.
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+
 	// Derived by validate.
 	validated bool
 	trusted   trustedNets
@@ -98,11 +102,14 @@ func (c *proxyConfig) validate() error {
 // the bytes written on every connection, which is how a failed attempt is
 // known to have sent nothing.
 func (c *proxyConfig) newTransport() *http.Transport {
-	d := &net.Dialer{Timeout: c.dialTimeout, KeepAlive: 30 * time.Second}
+	dial := (&net.Dialer{Timeout: c.dialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	if c.dial != nil {
+		dial = c.dial
+	}
 	t := &http.Transport{
 		Proxy: nil, // never an environment proxy between us and a backend
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			conn, err := d.DialContext(ctx, network, addr)
+			conn, err := dial(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}

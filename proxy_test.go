@@ -638,7 +638,7 @@ func TestProxyOptionsValidate(t *testing.T) {
 func TestProxyTransportDefaults(t *testing.T) {
 	backend, _ := newProxyTestRecorder(t)
 	env := newProxyTestEnv(t, backend.URL)
-	tr := env.f.tr
+	tr := env.f.transport()
 	require.NotNil(t, tr)
 	assert.Nil(t, tr.Proxy, "no environment proxy")
 	assert.Equal(t, defaultMaxIdleConnsPerHost, tr.MaxIdleConnsPerHost)
@@ -648,9 +648,9 @@ func TestProxyTransportDefaults(t *testing.T) {
 
 	tuned := newProxyTestEnv(t, backend.URL, WithMaxIdleConnsPerHost(7), WithIdleConnTimeout(time.Minute),
 		WithResponseHeaderTimeout(time.Second), WithDialTimeout(time.Second))
-	assert.Equal(t, 7, tuned.f.tr.MaxIdleConnsPerHost)
-	assert.Equal(t, time.Minute, tuned.f.tr.IdleConnTimeout)
-	assert.Equal(t, time.Second, tuned.f.tr.ResponseHeaderTimeout)
+	assert.Equal(t, 7, tuned.f.transport().MaxIdleConnsPerHost)
+	assert.Equal(t, time.Minute, tuned.f.transport().IdleConnTimeout)
+	assert.Equal(t, time.Second, tuned.f.transport().ResponseHeaderTimeout)
 }
 
 // proxyTestRoundTripper is a custom transport for WithTransport.
@@ -673,7 +673,7 @@ func (rt *proxyTestRoundTripper) RoundTrip(r *http.Request) (*http.Response, err
 func TestProxyCustomTransport(t *testing.T) {
 	rt := &proxyTestRoundTripper{}
 	env := newProxyTestEnv(t, "http://backend.invalid", WithTransport(rt))
-	assert.Nil(t, env.f.tr)
+	assert.Nil(t, env.f.transport())
 	res, _ := env.get(t, "/")
 	assert.Equal(t, http.StatusTeapot, res.StatusCode)
 
