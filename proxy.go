@@ -79,6 +79,7 @@ type forwarder struct {
 	name    string              // target.Redacted(), for errors
 	pool    sync.Pool           // of *attemptWriter
 	counted bool                // connections are proxyConns (own transport)
+	tls     bool                // https backend
 
 	mu      sync.Mutex // guards streams
 	streams map[*streamConn]struct{}
@@ -109,6 +110,7 @@ func newForwarder(target *url.URL, cfg *proxyConfig, ld *load, logger *slog.Logg
 	if rt == nil {
 		f.kt = newKeepAliveTransport(cfg.newTransport())
 		f.counted = true
+		f.tls = target.Scheme == "https"
 		rt = f.kt
 	}
 	f.rp = &httputil.ReverseProxy{
@@ -169,10 +171,23 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request) (err error) 
 		}
 	}()
 
-	aw.trace = httptrace.ClientTrace{GotConn: aw.gotConnHook}
-	out := r.WithContext(httptrace.WithClientTrace(r.Context(), &aw.trace))
+	out := r
 	var body *proxyBody
-	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+	hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+	if f.counted && (hasBody || f.tls) {
+		// Trace which connection the attempt used, to tell later whether it
+		// wrote anything. A bodiless request to an http:// backend needs no
+		// trace: the transport itself retries it when a reused connection
+		// fails before writing, and its only errors before a connection is
+		// had are dial errors. Skipping the trace saves two allocations.
+		aw.traced = true
+		aw.trace = httptrace.ClientTrace{GotConn: aw.gotConnHook}
+		out = r.WithContext(httptrace.WithClientTrace(r.Context(), &aw.trace))
+	}
+	if hasBody {
+		if out == r {
+			out = r.WithContext(r.Context()) // a shallow copy
+		}
 		body = &proxyBody{rc: r.Body}
 		out.Body = body
 	}
@@ -208,13 +223,14 @@ func (f *forwarder) classify(aw *attemptWriter, r *http.Request, body *proxyBody
 // With our own transport every connection counts what it writes, so a
 // connection that died before a byte went out (including a reused one whose
 // backend had closed it) is told apart from one that failed later. With a
-// custom transport only dial errors are known not to have sent anything.
+// custom transport, or without a trace, only dial errors are known not to
+// have sent anything.
 func (f *forwarder) notSent(aw *attemptWriter, err error) bool {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return true
 	}
-	if !f.counted {
+	if !aw.traced {
 		return false
 	}
 	if !aw.gotConn {

@@ -28,6 +28,7 @@ type attemptWriter struct {
 	responded bool  // final response headers went to the client
 	upgraded  bool  // the connection was hijacked for an upgrade
 
+	traced      bool // the GotConn hook is installed
 	gotConn     bool
 	conn        *proxyConn // the backend connection, if ours
 	connWritten int64      // conn.written when the attempt got it

@@ -404,3 +404,13 @@ func mustParseProxyTestURL(t *testing.T, s string) *url.URL {
 	require.NoError(t, err)
 	return u
 }
+
+func TestProxyTLSHandshakeFailureIsNotSent(t *testing.T) {
+	backend := httptest.NewTLSServer(http.NotFoundHandler()) // a certificate we do not trust
+	t.Cleanup(backend.Close)
+	env := newProxyTestEnv(t, backend.URL)
+	res, body := env.get(t, "/")
+	assert.Equal(t, http.StatusBadGateway, res.StatusCode)
+	assert.NotContains(t, body, "x509")
+	assert.ErrorIs(t, env.lastErr(t), ErrNotSent)
+}
