@@ -73,8 +73,8 @@ func (c *proxyConfig) setForwarded(in *http.Request, h http.Header) {
 	host := in.Host
 	xff := peer
 	if trusted {
-		if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
-			xff = strings.Join(prior, ", ") + ", " + peer
+		if prior := joinHeaderValues(in.Header["X-Forwarded-For"]); prior != "" {
+			xff = prior + ", " + peer
 		}
 		if v := in.Header.Get("X-Forwarded-Proto"); v == "http" || v == "https" {
 			proto = v
@@ -95,11 +95,32 @@ func (c *proxyConfig) setForwarded(in *http.Request, h http.Header) {
 	h["X-Forwarded-Proto"] = vals[2:3:3]
 	if c.forwarded {
 		fwd := forwardedElement(peer, in.Host, proto)
-		if prior := in.Header["Forwarded"]; trusted && len(prior) > 0 {
-			fwd = strings.Join(prior, ", ") + ", " + fwd
+		if prior := joinHeaderValues(in.Header["Forwarded"]); trusted && prior != "" {
+			fwd = prior + ", " + fwd
 		}
 		h["Forwarded"] = []string{fwd}
 	}
+}
+
+// joinHeaderValues joins the non-blank values of a list header with ", ".
+func joinHeaderValues(vals []string) string {
+	switch len(vals) {
+	case 0:
+		return ""
+	case 1:
+		return strings.TrimSpace(vals[0])
+	}
+	var b strings.Builder
+	for _, v := range vals {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(v)
+	}
+	return b.String()
 }
 
 // forwardedElement formats one RFC 7239 forwarded-element. IPv6 addresses
