@@ -157,7 +157,7 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request) (err error) 
 			f.load.inflight.Add(-1)
 		}
 		if p := recover(); p != nil {
-			if p != http.ErrAbortHandler { //nolint:errorlint // panic value identity
+			if p != http.ErrAbortHandler {
 				aw.reset()
 				f.pool.Put(aw)
 				panic(p)
@@ -251,12 +251,12 @@ func isTimeoutError(err error) bool {
 // that hijacking was impossible and the caller must panic instead.
 func (f *forwarder) cut(aw *attemptWriter, r *http.Request) (err error, abort bool) {
 	class := ErrBroken
-	if aw.writeErr != nil || r.Context().Err() != nil {
+	switch ctxErr := r.Context().Err(); {
+	case errors.Is(ctxErr, context.DeadlineExceeded):
+		class = ErrTimeout
+	case ctxErr != nil, aw.writeErr != nil:
 		class = ErrClientGone
 	}
-	f.logger.LogAttrs(r.Context(), slog.LevelDebug, "frontdoor: response cut short",
-		slog.String("backend", f.name), slog.String("method", r.Method),
-		slog.String("path", r.URL.Path), slog.Any("err", class))
 	if conn, _, herr := http.NewResponseController(aw.ResponseWriter).Hijack(); herr == nil {
 		conn.Close()
 	} else {

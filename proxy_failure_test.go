@@ -414,3 +414,28 @@ func TestProxyTLSHandshakeFailureIsNotSent(t *testing.T) {
 	assert.NotContains(t, body, "x509")
 	assert.ErrorIs(t, env.lastErr(t), ErrNotSent)
 }
+
+func TestProxyResetMidResponseOverHTTP2Client(t *testing.T) {
+	backend := newProxyTestRawBackend(t, func(c net.Conn) {
+		if proxyTestReadRequest(bufio.NewReader(c)) != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+		time.Sleep(50 * time.Millisecond)
+		c.(*net.TCPConn).SetLinger(0)
+	})
+	env := newProxyTestEnv(t, backend)
+	// An HTTP/2 ResponseWriter cannot be hijacked: forward aborts the
+	// stream by panicking with http.ErrAbortHandler instead.
+	front := httptest.NewUnstartedServer(http.HandlerFunc(env.serve))
+	front.EnableHTTP2 = true
+	front.StartTLS()
+	t.Cleanup(front.Close)
+	res, err := front.Client().Get(front.URL + "/")
+	require.NoError(t, err)
+	defer res.Body.Close()
+	assert.Equal(t, 2, res.ProtoMajor)
+	_, err = io.ReadAll(res.Body)
+	assert.Error(t, err, "the stream is reset, not ended cleanly")
+	assert.Eventually(t, func() bool { return env.ld.inflight.Load() == 0 }, 5*time.Second, time.Millisecond)
+}

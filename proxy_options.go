@@ -2,6 +2,7 @@ package frontdoor
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log"
 	"log/slog"
@@ -41,6 +42,7 @@ type proxyConfig struct {
 	maxIdleConnsPerHost   int
 	flushInterval         time.Duration
 	protocols             *http.Protocols
+	tlsConfig             *tls.Config
 
 	// dial replaces the TCP dialer of the default transport; tests use it
 	// to hand out connections that fail on cue.
@@ -126,6 +128,9 @@ func (c *proxyConfig) newTransport() *http.Transport {
 	if c.protocols != nil {
 		p := *c.protocols
 		t.Protocols = &p
+	}
+	if c.tlsConfig != nil {
+		t.TLSClientConfig = c.tlsConfig.Clone()
 	}
 	return t
 }
@@ -283,4 +288,13 @@ func WithProtocols(p *http.Protocols) BalancerOption {
 		cp := *p
 		c.proxy.protocols = &cp
 	})
+}
+
+// WithTLSClientConfig sets the TLS settings used with https:// backends (a
+// private CA in RootCAs, a client certificate for mutual TLS). The config is
+// cloned; ALPN for HTTP/2 is added when [WithProtocols] enables it. Nil, the
+// default, verifies backends against the system roots. Ignored with
+// [WithTransport].
+func WithTLSClientConfig(c *tls.Config) BalancerOption {
+	return balancerOptionFunc(func(bc *balancerConfig) { bc.proxy.tlsConfig = c })
 }

@@ -705,3 +705,24 @@ func TestProxyH2CToBackend(t *testing.T) {
 	_, body = plain.get(t, "/")
 	assert.Equal(t, "HTTP/1.1", body, "HTTP/1.1 by default")
 }
+
+func TestProxyHTTP2OverTLSToBackend(t *testing.T) {
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Proto)
+	}))
+	backend.EnableHTTP2 = true
+	backend.StartTLS()
+	t.Cleanup(backend.Close)
+	tlsConf := backend.Client().Transport.(*http.Transport).TLSClientConfig
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetHTTP2(true)
+	env := newProxyTestEnv(t, backend.URL, WithTLSClientConfig(tlsConf), WithProtocols(&p))
+	_, body := env.get(t, "/")
+	assert.Equal(t, "HTTP/2.0", body)
+	assert.NoError(t, env.lastErr(t))
+
+	h1 := newProxyTestEnv(t, backend.URL, WithTLSClientConfig(tlsConf))
+	_, body = h1.get(t, "/")
+	assert.Equal(t, "HTTP/1.1", body, "HTTP/1.1 unless enabled")
+}
