@@ -28,9 +28,11 @@ const (
 // Balancer. BalancerOptions set it through balancerConfig.proxy; validate
 // fills the derived fields. It must not be copied after validate.
 type proxyConfig struct {
-	trustedCIDRs          []string
-	transport             http.RoundTripper
-	errorHandler          func(http.ResponseWriter, *http.Request, error)
+	trustedCIDRs []string
+	transport    http.RoundTripper
+	errorHandler func(http.ResponseWriter, *http.Request, error)
+	// stripPrefix is set by WithStripPrefix, which lives with the Mux
+	// (mux.go) as one option for routes and Balancers.
 	stripPrefix           string
 	forwarded             bool
 	preserveHost          bool
@@ -181,17 +183,6 @@ func WithTransport(rt http.RoundTripper) BalancerOption {
 // error text. It may be called concurrently.
 func WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) BalancerOption {
 	return balancerOptionFunc(func(c *balancerConfig) { c.proxy.errorHandler = h })
-}
-
-// WithStripPrefix removes prefix from the path of each request before it is
-// forwarded: with prefix "/api", "/api/users" goes to the backend as
-// "/users" and "/api" as "/". The prefix matches whole path segments only
-// ("/apix" is forwarded unchanged) and is removed from the encoded path too,
-// so "%2F" stays encoded. A trailing slash on prefix is ignored. Empty, the
-// default, forwards paths unchanged. A prefix that does not start with "/"
-// makes [NewBalancer] fail.
-func WithStripPrefix(prefix string) BalancerOption {
-	return balancerOptionFunc(func(c *balancerConfig) { c.proxy.stripPrefix = prefix })
 }
 
 // WithForwardedHeader adds the RFC 7239 Forwarded header
