@@ -439,3 +439,22 @@ func TestProxyResetMidResponseOverHTTP2Client(t *testing.T) {
 	assert.Error(t, err, "the stream is reset, not ended cleanly")
 	assert.Eventually(t, func() bool { return env.ld.inflight.Load() == 0 }, 5*time.Second, time.Millisecond)
 }
+
+func TestProxyRequestDeadlineIsTimeout(t *testing.T) {
+	backend := newProxyTestRawBackend(t, func(c net.Conn) {
+		proxyTestReadRequest(bufio.NewReader(c))
+		io.Copy(io.Discard, c)
+	})
+	env := newProxyTestEnv(t, backend)
+	// A per-attempt deadline, as a Balancer's retry policy may set, is a
+	// timeout, not a gone client.
+	inner := env.front.Config.Handler
+	env.front.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 100*time.Millisecond)
+		defer cancel()
+		inner.ServeHTTP(w, r.WithContext(ctx))
+	})
+	res, _ := env.get(t, "/")
+	assert.Equal(t, http.StatusGatewayTimeout, res.StatusCode)
+	assert.ErrorIs(t, env.lastErr(t), ErrTimeout)
+}

@@ -420,12 +420,19 @@ func TestProxyServerSentEventsFlushEachEvent(t *testing.T) {
 		for i := range 3 {
 			io.WriteString(w, "data: "+string(rune('a'+i))+"\n\n")
 			http.NewResponseController(w).Flush()
-			<-next // the next event waits until the client saw this one
+			select { // the next event waits until the client saw this one
+			case <-next:
+			case <-r.Context().Done():
+				return
+			}
 		}
 	}))
 	t.Cleanup(backend.Close)
 	env := newProxyTestEnv(t, backend.URL)
-	res, err := env.front.Client().Get(env.front.URL + "/events")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, env.front.URL+"/events", nil)
+	res, err := env.front.Client().Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
 	br := bufio.NewReader(res.Body)
@@ -438,31 +445,49 @@ func TestProxyServerSentEventsFlushEachEvent(t *testing.T) {
 	}
 }
 
-func TestProxyXAccelBufferingNo(t *testing.T) {
-	next := make(chan struct{})
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "10")
-		w.Header().Set("X-Accel-Buffering", "no")
-		io.WriteString(w, "first")
-		http.NewResponseController(w).Flush()
-		<-next
-		io.WriteString(w, "secnd")
-	}))
-	t.Cleanup(backend.Close)
-	env := newProxyTestEnv(t, backend.URL)
-	res, err := env.front.Client().Get(env.front.URL + "/")
-	require.NoError(t, err)
-	defer res.Body.Close()
-	assert.Empty(t, res.Header.Get("X-Accel-Buffering"), "control header is not passed on")
-	assert.Equal(t, int64(10), res.ContentLength)
-	buf := make([]byte, 5)
-	_, err = io.ReadFull(res.Body, buf)
-	require.NoError(t, err, "first part arrives before the backend finishes")
-	assert.Equal(t, "first", string(buf))
-	close(next)
-	rest, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	assert.Equal(t, "secnd", string(rest))
+func TestProxyFlushesAsDataArrives(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		opts   []BalancerOption
+		header map[string]string
+	}{
+		{"unknown length", nil, map[string]string{"Content-Type": "application/octet-stream"}},
+		{"X-Accel-Buffering no", nil, map[string]string{"Content-Length": "10", "X-Accel-Buffering": "no"}},
+		{"WithFlushInterval", []BalancerOption{WithFlushInterval(-1)}, map[string]string{"Content-Length": "10"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			next := make(chan struct{})
+			backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				for k, v := range tt.header {
+					w.Header().Set(k, v)
+				}
+				io.WriteString(w, "first")
+				http.NewResponseController(w).Flush()
+				<-next
+				io.WriteString(w, "secnd")
+			}))
+			t.Cleanup(backend.Close)
+			var once sync.Once
+			release := func() { once.Do(func() { close(next) }) }
+			t.Cleanup(release) // before backend.Close, should the test fail
+			env := newProxyTestEnv(t, backend.URL, tt.opts...)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, env.front.URL+"/", nil)
+			res, err := env.front.Client().Do(req)
+			require.NoError(t, err)
+			defer res.Body.Close()
+			assert.Empty(t, res.Header.Get("X-Accel-Buffering"), "control header is not passed on")
+			buf := make([]byte, 5)
+			_, err = io.ReadFull(res.Body, buf)
+			require.NoError(t, err, "first part arrives before the backend finishes")
+			assert.Equal(t, "first", string(buf))
+			release()
+			rest, err := io.ReadAll(res.Body)
+			require.NoError(t, err)
+			assert.Equal(t, "secnd", string(rest))
+		})
+	}
 }
 
 func TestProxyTrailers(t *testing.T) {
@@ -732,4 +757,25 @@ func TestProxyHTTP2OverTLSToBackend(t *testing.T) {
 // Balancers).
 func proxyTestStripPrefix(prefix string) BalancerOption {
 	return balancerOptionFunc(func(c *balancerConfig) { c.proxy.stripPrefix = prefix })
+}
+
+func TestProxyCloseIdle(t *testing.T) {
+	closed := make(chan struct{}, 4)
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	backend.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	backend.Start()
+	t.Cleanup(backend.Close)
+	env := newProxyTestEnv(t, backend.URL, WithIdleConnTimeout(time.Hour))
+	env.get(t, "/")
+	assert.Len(t, closed, 0, "kept alive")
+	env.f.closeIdle()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("idle connection not closed")
+	}
 }
