@@ -26,7 +26,8 @@ const (
 
 // proxyConfig holds the forwarding settings shared by every backend of a
 // Balancer. BalancerOptions set it through balancerConfig.proxy; validate
-// fills the derived fields. It must not be copied after validate.
+// fills the derived fields. Forwarders keep a pointer to it, so it must not
+// change once they exist.
 type proxyConfig struct {
 	trustedCIDRs []string
 	transport    http.RoundTripper
