@@ -458,3 +458,28 @@ func TestProxyRequestDeadlineIsTimeout(t *testing.T) {
 	assert.Equal(t, http.StatusGatewayTimeout, res.StatusCode)
 	assert.ErrorIs(t, env.lastErr(t), ErrTimeout)
 }
+
+func TestProxyUnaskedUpgradeIsRefused(t *testing.T) {
+	backendClosed := make(chan struct{})
+	backend := newProxyTestRawBackend(t, func(c net.Conn) {
+		if proxyTestReadRequest(bufio.NewReader(c)) != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n")
+		c.Read(make([]byte, 1)) // returns once the proxy closes its side
+		close(backendClosed)
+	})
+	env := newProxyTestEnv(t, backend)
+	req, _ := http.NewRequest(http.MethodGet, env.front.URL+"/", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "h2c") // removed by the proxy: not allowed
+	res, _ := env.do(t, req)
+	assert.Equal(t, http.StatusBadGateway, res.StatusCode)
+	assert.ErrorIs(t, env.lastErr(t), ErrBroken)
+	select {
+	case <-backendClosed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("backend connection left open")
+	}
+	assert.Equal(t, int64(0), env.ld.streams.Load())
+}

@@ -2,6 +2,7 @@ package frontdoor
 
 import (
 	"crypto/rand"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -235,6 +236,13 @@ func cutPathPrefix(p, prefix string) (string, bool) {
 // Upgrade.
 func modifyProxyResponse(res *http.Response) error {
 	if res.StatusCode == http.StatusSwitchingProtocols {
+		// ReverseProxy rejects a switch to another protocol than the one
+		// asked for, or to none, but then leaves the backend connection
+		// open; an error here makes it close the connection.
+		if res.Request == nil || !strings.EqualFold(upgradeOf(res.Request.Header), upgradeOf(res.Header)) ||
+			upgradeOf(res.Header) == "" {
+			return errUnaskedUpgrade
+		}
 		stripConnectionHeaders(res.Header, "Upgrade")
 		return nil
 	}
@@ -245,6 +253,23 @@ func modifyProxyResponse(res *http.Response) error {
 		delete(res.Header, "X-Accel-Buffering")
 	}
 	return nil
+}
+
+// errUnaskedUpgrade is the error of a backend that switched protocols when
+// the request did not ask for that protocol.
+var errUnaskedUpgrade = errors.New("frontdoor: backend switched to a protocol not asked for")
+
+// upgradeOf returns the protocol h asks to switch to: its Upgrade value if
+// its Connection header lists "upgrade", else "".
+func upgradeOf(h http.Header) string {
+	for _, v := range h["Connection"] {
+		for tok := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(textproto.TrimString(tok), "upgrade") {
+				return h.Get("Upgrade")
+			}
+		}
+	}
+	return ""
 }
 
 // stripConnectionHeaders removes from h every header named in its
