@@ -137,6 +137,7 @@ func TestProxyForwardsRequestExactly(t *testing.T) {
 		{"plain", "", nil, "/a/b?x=1", "/a/b?x=1"},
 		{"encoded slash stays encoded", "", nil, "/files/a%2Fb/c", "/files/a%2Fb/c"},
 		{"query byte for byte", "", nil, "/q?b=2&a=1;c=%zz&d=+%20&&e", "/q?b=2&a=1;c=%zz&d=+%20&&e"},
+		{"empty query kept", "", nil, "/p?", "/p?"},
 		{"base path joined", "/base", nil, "/x/y?z", "/base/x/y?z"},
 		{"base path with slash", "/base/", nil, "/x%2Fy", "/base/x%2Fy"},
 		{"strip prefix", "", []BalancerOption{proxyTestStripPrefix("/api")}, "/api/users?id=7", "/users?id=7"},
@@ -195,6 +196,17 @@ func TestProxyForwardedHeaders(t *testing.T) {
 		assert.Equal(t, `for=6.6.6.6, for=127.0.0.1;host="`+env.front.Listener.Addr().String()+`";proto=https`,
 			got.header.Get("Forwarded"))
 	})
+	t.Run("proto is https behind TLS", func(t *testing.T) {
+		env := newProxyTestEnv(t, backend.URL, WithForwardedHeader(true))
+		front := httptest.NewTLSServer(http.HandlerFunc(env.serve))
+		t.Cleanup(front.Close)
+		res, err := front.Client().Get(front.URL + "/")
+		require.NoError(t, err)
+		res.Body.Close()
+		got := proxyTestNext(t, seen)
+		assert.Equal(t, "https", got.header.Get("X-Forwarded-Proto"))
+		assert.Contains(t, got.header.Get("Forwarded"), "proto=https")
+	})
 	t.Run("rfc 7239 forwarded replaces untrusted", func(t *testing.T) {
 		env := newProxyTestEnv(t, backend.URL, WithForwardedHeader(true))
 		req, _ := http.NewRequest(http.MethodGet, env.front.URL+"/", nil)
@@ -246,6 +258,11 @@ func TestProxyRequestID(t *testing.T) {
 	req.Header.Set("X-Request-ID", "abc-123")
 	env.do(t, req)
 	assert.Equal(t, "abc-123", proxyTestNext(t, seen).header.Get("X-Request-Id"), "kept")
+
+	req, _ = http.NewRequest(http.MethodGet, env.front.URL+"/", nil)
+	req.Header.Set("X-Request-ID", strings.Repeat("x", 129))
+	env.do(t, req)
+	assert.Len(t, proxyTestNext(t, seen).header.Get("X-Request-Id"), 26, "an oversized ID is replaced")
 
 	off := newProxyTestEnv(t, backend.URL)
 	off.get(t, "/")
