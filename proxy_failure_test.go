@@ -330,7 +330,7 @@ func newProxyTestEnvFromConfig(t *testing.T, backend string, bc *balancerConfig)
 }
 
 func TestProxyLargeUploadStreams(t *testing.T) {
-	const size = 64 << 20
+	const size = 100 << 20
 	received := make(chan int64, 1)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)
@@ -376,7 +376,8 @@ func TestProxyLargeUploadStreams(t *testing.T) {
 	assert.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Equal(t, int64(size), <-received, "every byte arrived")
 	grown := int64(<-peak) - int64(base)
-	assert.Less(t, grown, int64(16<<20), "heap grew by %d bytes for a %d-byte upload", grown, size)
+	t.Logf("heap grew by %d bytes for a %d-byte upload", grown, size)
+	assert.Less(t, grown, int64(10<<20), "heap grew by %d bytes for a %d-byte upload", grown, size)
 }
 
 func TestProxyRecoversOtherPanicsUntouched(t *testing.T) {
