@@ -1,13 +1,16 @@
 package frontdoor
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"net/url"
+	"sync"
 	"sync/atomic"
 )
 
@@ -29,6 +32,11 @@ var (
 	ErrNoBackend = errors.New("frontdoor: no backend available")
 )
 
+// StatusClientClosedRequest is the status logged and passed to hooks for a
+// request whose client went away ([ErrClientGone]), after nginx's 499. It
+// is not a registered HTTP status; the client never sees it.
+const StatusClientClosedRequest = 499
+
 // BackendError is the error of one failed forwarding attempt.
 type BackendError struct {
 	Backend string // the backend's URL, without user info
@@ -47,18 +55,9 @@ func (e *BackendError) Error() string {
 // Unwrap returns the class and the underlying error.
 func (e *BackendError) Unwrap() []error { return []error{e.Class, e.Err} }
 
-// proxyConfig holds the forwarding settings shared by every backend of a
-// Balancer. BalancerOptions set it through balancerConfig.proxy.
-type proxyConfig struct {
-	trustedCIDRs []string
-}
-
-// validate checks the proxy settings once, in NewBalancer, and returns an
-// error naming the first bad value.
-func (c *proxyConfig) validate() error {
-	_, err := parseTrustedNets(c.trustedCIDRs)
-	return err
-}
+// errResponseCut is the Err of a failure while the response body was being
+// copied; ReverseProxy does not tell which read or write failed.
+var errResponseCut = errors.New("frontdoor: response body cut short")
 
 // load holds the counters a forwarder keeps for its backend. Strategies read
 // them through Backend.
@@ -67,36 +66,61 @@ type load struct {
 	streams  atomic.Int64 // open upgraded (WebSocket) streams
 }
 
-// forwarder sends requests to one backend.
-//
-// SKELETON: issue 3 replaces this with the full implementation; the contract
-// (newForwarder, forward, close, writeProxyError) stays.
+// forwarder sends requests to one backend through an
+// [httputil.ReverseProxy] with a Rewrite hook. Its configuration is fixed
+// at construction; forward may be called concurrently.
 type forwarder struct {
-	target *url.URL
-	rp     *httputil.ReverseProxy
-	load   *load
-	logger *slog.Logger
-}
+	target  *url.URL
+	cfg     *proxyConfig
+	load    *load
+	logger  *slog.Logger
+	rp      *httputil.ReverseProxy
+	kt      *keepAliveTransport // nil with a custom RoundTripper
+	name    string              // target.Redacted(), for errors
+	pool    sync.Pool           // of *attemptWriter
+	counted bool                // connections are proxyConns (own transport)
+	tls     bool                // https backend
 
-// attemptWriter carries the outcome of one attempt out of ReverseProxy's
-// ErrorHandler.
-type attemptWriter struct {
-	http.ResponseWriter
-	err error
+	mu      sync.Mutex // guards streams
+	streams map[*streamConn]struct{}
 }
-
-func (aw *attemptWriter) Unwrap() http.ResponseWriter { return aw.ResponseWriter }
 
 // newForwarder returns a forwarder to target that counts its work in ld.
+// cfg must have been validated and outlive the forwarder.
 func newForwarder(target *url.URL, cfg *proxyConfig, ld *load, logger *slog.Logger) (*forwarder, error) {
-	f := &forwarder{target: target, load: ld, logger: logger}
+	if target == nil || target.Host == "" || (target.Scheme != "http" && target.Scheme != "https") {
+		return nil, errors.New("frontdoor: backend URL must be absolute http or https")
+	}
+	if !cfg.validated {
+		if err := cfg.validate(); err != nil {
+			return nil, err
+		}
+	}
+	logger = defaultLogger(logger)
+	f := &forwarder{
+		target:  target,
+		cfg:     cfg,
+		load:    ld,
+		logger:  logger,
+		name:    target.Redacted(),
+		streams: make(map[*streamConn]struct{}),
+	}
+	f.pool.New = func() any { return newAttemptWriter(f) }
+	var rt http.RoundTripper = cfg.transport
+	if rt == nil {
+		f.kt = newKeepAliveTransport(cfg.newTransport())
+		f.counted = true
+		f.tls = target.Scheme == "https"
+		rt = f.kt
+	}
 	f.rp = &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.Out.Host = target.Host
-			pr.SetXForwarded()
-		},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+		Rewrite:        f.rewrite,
+		Transport:      rt,
+		FlushInterval:  cfg.flushInterval,
+		ErrorLog:       errorLog(logger),
+		BufferPool:     cfg.buffers,
+		ModifyResponse: modifyProxyResponse,
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			if aw, ok := w.(*attemptWriter); ok {
 				aw.err = err
 			}
@@ -107,42 +131,232 @@ func newForwarder(target *url.URL, cfg *proxyConfig, ld *load, logger *slog.Logg
 
 // forward proxies r to the backend and writes the response to w. It returns
 // nil on success, else a *BackendError. When the error's responded flag is
-// false nothing has been written to w, so the caller may retry the request
-// elsewhere or write an error response with writeProxyError.
-func (f *forwarder) forward(w http.ResponseWriter, r *http.Request) error {
+// false no response headers have been written to w (a 1xx interim response
+// may have been), so the caller may retry the request elsewhere or answer
+// with writeError. forward neither closes r.Body nor reads it beyond what
+// the transport sends.
+//
+// When the response body breaks after headers went out, forward aborts the
+// client connection so that the client sees the truncation: it hijacks and
+// closes an HTTP/1 connection and returns the error with responded set; when
+// w cannot be hijacked (HTTP/2) it panics with [http.ErrAbortHandler], which
+// the server turns into a stream reset.
+//
+// CONNECT requests are answered 405 here and never forwarded.
+func (f *forwarder) forward(w http.ResponseWriter, r *http.Request) (err error) {
+	if r.Method == http.MethodConnect {
+		writeProxyMethodNotAllowed(w)
+		return nil
+	}
 	f.load.inflight.Add(1)
-	defer f.load.inflight.Add(-1)
-	aw := &attemptWriter{ResponseWriter: w}
-	f.rp.ServeHTTP(aw, r)
+	aw := f.pool.Get().(*attemptWriter)
+	aw.ResponseWriter = w
+	abort := false
+	defer func() {
+		if !aw.upgraded {
+			f.load.inflight.Add(-1)
+		}
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				aw.reset()
+				f.pool.Put(aw)
+				panic(p)
+			}
+			err, abort = f.cut(aw, r)
+		}
+		aw.reset()
+		f.pool.Put(aw)
+		if abort {
+			panic(http.ErrAbortHandler)
+		}
+	}()
+
+	out := r
+	var body *proxyBody
+	hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+	if f.counted && (hasBody || f.tls) {
+		// Trace which connection the attempt used, to tell later whether it
+		// wrote anything. A bodiless request to an http:// backend needs no
+		// trace: the transport itself retries it when a reused connection
+		// fails before writing, and its only errors before a connection is
+		// had are dial errors. Skipping the trace saves two allocations.
+		aw.traced = true
+		aw.trace = httptrace.ClientTrace{GotConn: aw.gotConnHook}
+		out = r.WithContext(httptrace.WithClientTrace(r.Context(), &aw.trace))
+	}
+	if hasBody {
+		if out == r {
+			out = r.WithContext(r.Context()) // a shallow copy
+		}
+		body = &proxyBody{rc: r.Body}
+		out.Body = body
+	}
+	f.rp.ServeHTTP(aw, out)
 	if aw.err == nil {
 		return nil
 	}
-	class := ErrBroken
-	var op *net.OpError
-	if errors.As(aw.err, &op) && op.Op == "dial" {
+	return f.classify(aw, r, body)
+}
+
+// classify turns the error ReverseProxy reported for one attempt into a
+// *BackendError.
+func (f *forwarder) classify(aw *attemptWriter, r *http.Request, body *proxyBody) error {
+	err := aw.err
+	ctxErr := r.Context().Err()
+	var class error
+	switch {
+	case errors.Is(ctxErr, context.Canceled), body != nil && body.failed.Load(), aw.writeErr != nil:
+		class = ErrClientGone
+	case errors.Is(ctxErr, context.DeadlineExceeded):
+		class = ErrTimeout
+	case !aw.responded && f.notSent(aw, err):
 		class = ErrNotSent
+	case isTimeoutError(err):
+		class = ErrTimeout
+	default:
+		class = ErrBroken
 	}
-	return &BackendError{Backend: f.target.Redacted(), Class: class, Err: aw.err}
+	return &BackendError{Backend: f.name, Class: class, Err: err, responded: aw.responded}
+}
+
+// notSent reports whether the failed attempt wrote nothing to the backend.
+// With our own transport every connection counts what it writes, so a
+// connection that died before a byte went out (including a reused one whose
+// backend had closed it) is told apart from one that failed later. With a
+// custom transport, or without a trace, only dial errors are known not to
+// have sent anything.
+func (f *forwarder) notSent(aw *attemptWriter, err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	if !aw.traced {
+		return false
+	}
+	if !aw.gotConn {
+		return true
+	}
+	return aw.conn != nil && aw.conn.written.Load() == aw.connWritten
+}
+
+// isTimeoutError reports whether err is a timeout (net.Error's Timeout).
+func isTimeoutError(err error) bool {
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
+}
+
+// cut handles a response body that broke after its headers were written:
+// ReverseProxy panics with http.ErrAbortHandler then. It classifies the
+// failure and aborts the client connection by hijacking it; abort reports
+// that hijacking was impossible and the caller must panic instead.
+func (f *forwarder) cut(aw *attemptWriter, r *http.Request) (err error, abort bool) {
+	class := ErrBroken
+	switch ctxErr := r.Context().Err(); {
+	case errors.Is(ctxErr, context.DeadlineExceeded):
+		class = ErrTimeout
+	case ctxErr != nil, aw.writeErr != nil:
+		class = ErrClientGone
+	}
+	if conn, _, herr := http.NewResponseController(aw.ResponseWriter).Hijack(); herr == nil {
+		conn.Close()
+	} else {
+		abort = true
+	}
+	return &BackendError{Backend: f.name, Class: class, Err: errResponseCut, responded: true}, abort
 }
 
 // closeIdle closes the forwarder's idle connections to the backend.
-func (f *forwarder) closeIdle() {}
+func (f *forwarder) closeIdle() {
+	if f.kt != nil {
+		f.kt.CloseIdleConnections()
+		return
+	}
+	if c, ok := f.cfg.transport.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// transport returns the backend's current Transport, nil with a custom
+// RoundTripper.
+func (f *forwarder) transport() *http.Transport {
+	if f.kt == nil {
+		return nil
+	}
+	return f.kt.cur.Load()
+}
 
 // closeStreams closes every open upgraded stream to the backend. The
 // Balancer calls it on Close after a grace period, and when a removed
 // backend's drain time is up.
-func (f *forwarder) closeStreams() {}
+func (f *forwarder) closeStreams() {
+	f.mu.Lock()
+	open := make([]*streamConn, 0, len(f.streams))
+	for s := range f.streams {
+		open = append(open, s)
+	}
+	f.mu.Unlock()
+	for _, s := range open {
+		s.Close()
+	}
+}
 
 // writeError answers a request that could not be forwarded: 503 for
-// ErrNoBackend, 504 for ErrTimeout, 502 otherwise. The body never holds
-// addresses or Go error text.
+// ErrNoBackend, 504 for ErrTimeout, 499 for ErrClientGone (the client is
+// gone; the status is for logs) and 502 otherwise, or calls the
+// WithErrorHandler hook. The body never holds addresses or Go error text.
 func (c *proxyConfig) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if c.errorHandler != nil {
+		c.errorHandler(w, r, err)
+		return
+	}
 	code := http.StatusBadGateway
 	switch {
 	case errors.Is(err, ErrNoBackend):
 		code = http.StatusServiceUnavailable
 	case errors.Is(err, ErrTimeout):
 		code = http.StatusGatewayTimeout
+	case errors.Is(err, ErrClientGone):
+		w.WriteHeader(StatusClientClosedRequest)
+		return
 	}
-	http.Error(w, http.StatusText(code), code)
+	writeProxyProblem(w, r, code)
+}
+
+// writeProxyProblem writes a short error response for code:
+// application/problem+json (RFC 9457) when the client accepts JSON, else
+// text/plain.
+func writeProxyProblem(w http.ResponseWriter, r *http.Request, code int) {
+	h := w.Header()
+	h.Del("Content-Length")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	text := http.StatusText(code)
+	if acceptsJSON(r) {
+		h.Set("Content-Type", "application/problem+json")
+		w.WriteHeader(code)
+		fmt.Fprintf(w, `{"type":"about:blank","title":%q,"status":%d}`+"\n", text, code)
+		return
+	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(code)
+	fmt.Fprintln(w, text)
+}
+
+// acceptsJSON reports whether r's Accept header names a JSON media type.
+func acceptsJSON(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		if containsFold(v, "json") {
+			return true
+		}
+	}
+	return false
+}
+
+// writeProxyMethodNotAllowed refuses a CONNECT request: this is a reverse
+// proxy, not a tunnel to anywhere.
+func writeProxyMethodNotAllowed(w http.ResponseWriter) {
+	w.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusMethodNotAllowed)
+	fmt.Fprintln(w, http.StatusText(http.StatusMethodNotAllowed))
 }
