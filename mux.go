@@ -20,27 +20,6 @@ type routeConfig struct {
 	rateLimit    *rateLimitConfig
 }
 
-// stripPrefixOption is WithStripPrefix. It is a type of its own so that the
-// one option can serve every handler that strips paths.
-type stripPrefixOption struct{ prefix string }
-
-var _ RouteOption = stripPrefixOption{}
-
-func (o stripPrefixOption) applyRoute(c *routeConfig) { c.stripPrefix = o.prefix }
-
-// WithStripPrefix removes prefix from the request path before the handler
-// sees it, as [net/http.StripPrefix] does: on the route "/legacy" with
-// WithStripPrefix("/legacy"), a request for "/legacy/users?id=1" reaches the
-// handler as "/users?id=1", and "/legacy" itself as "/". The prefix matches
-// whole path segments and is removed from the escaped path too, so "%2F"
-// stays escaped; a trailing slash on prefix is ignored. On a [Mux] route,
-// prefix must be the route's prefix or lie above it (the route "/api/v1" may
-// strip "/api"), else [Mux.Handle] panics. Empty, the default, passes paths
-// on unchanged, so a [Balancer] route forwards them 1:1.
-func WithStripPrefix(prefix string) RouteOption {
-	return stripPrefixOption{prefix: prefix}
-}
-
 // Mux routes each request to the handler whose path prefix matches it, so a
 // frontend, its APIs and the service's own handlers share one origin.
 //

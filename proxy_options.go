@@ -32,7 +32,7 @@ type proxyConfig struct {
 	trustedCIDRs []string
 	transport    http.RoundTripper
 	errorHandler func(http.ResponseWriter, *http.Request, error)
-	// stripPrefix is set by WithStripPrefix, which lives with the Mux
+	// stripPrefix is set by WithStripPrefix (options.go), shared with the Mux
 	// (mux.go) as one option for routes and Balancers.
 	stripPrefix           string
 	forwarded             bool

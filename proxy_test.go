@@ -138,10 +138,10 @@ func TestProxyForwardsRequestExactly(t *testing.T) {
 		{"empty query kept", "", nil, "/p?", "/p?"},
 		{"base path joined", "/base", nil, "/x/y?z", "/base/x/y?z"},
 		{"base path with slash", "/base/", nil, "/x%2Fy", "/base/x%2Fy"},
-		{"strip prefix", "", []BalancerOption{proxyTestStripPrefix("/api")}, "/api/users?id=7", "/users?id=7"},
-		{"strip prefix whole path", "", []BalancerOption{proxyTestStripPrefix("/api/")}, "/api", "/"},
-		{"strip prefix segments only", "", []BalancerOption{proxyTestStripPrefix("/api")}, "/apix/1", "/apix/1"},
-		{"strip prefix keeps encoding", "/v1", []BalancerOption{proxyTestStripPrefix("/api")}, "/api/a%2Fb", "/v1/a%2Fb"},
+		{"strip prefix", "", []BalancerOption{WithStripPrefix("/api")}, "/api/users?id=7", "/users?id=7"},
+		{"strip prefix whole path", "", []BalancerOption{WithStripPrefix("/api/")}, "/api", "/"},
+		{"strip prefix segments only", "", []BalancerOption{WithStripPrefix("/api")}, "/apix/1", "/apix/1"},
+		{"strip prefix keeps encoding", "/v1", []BalancerOption{WithStripPrefix("/api")}, "/api/a%2Fb", "/v1/a%2Fb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -438,7 +438,7 @@ func TestProxyOptionsValidate(t *testing.T) {
 		{WithResponseHeaderTimeout(-time.Second), "WithResponseHeaderTimeout"},
 		{WithIdleConnTimeout(-1), "WithIdleConnTimeout"},
 		{WithMaxIdleConnsPerHost(-3), "WithMaxIdleConnsPerHost"},
-		{proxyTestStripPrefix("api"), "WithStripPrefix"},
+		{WithStripPrefix("api"), "WithStripPrefix"},
 		{WithUpgrades(""), "WithUpgrades"},
 		{WithTrustedProxies("nope"), "WithTrustedProxies"},
 	} {
@@ -540,13 +540,6 @@ func TestProxyHTTP2OverTLSToBackend(t *testing.T) {
 	h1 := newProxyTestEnv(t, backend.URL, WithTLSClientConfig(tlsConf))
 	_, body = h1.get(t, "/")
 	assert.Equal(t, "HTTP/1.1", body, "HTTP/1.1 unless enabled")
-}
-
-// proxyTestStripPrefix sets what WithStripPrefix sets on a Balancer. The
-// option itself is defined with the Mux (it is shared by routes and
-// Balancers).
-func proxyTestStripPrefix(prefix string) BalancerOption {
-	return balancerOptionFunc(func(c *balancerConfig) { c.proxy.stripPrefix = prefix })
 }
 
 func TestProxyCloseIdle(t *testing.T) {
