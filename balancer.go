@@ -317,14 +317,13 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, s *backendSet, 
 				break
 			}
 		}
-		be, probe := b.pick(r, s, tried, now)
-		if be == nil {
-			break
-		}
 		if try > 0 && !b.budget.allow(now) {
-			b.record(attempt{be: be, probe: probe, ignore: true}, now)
 			b.cfg.logger.LogAttrs(r.Context(), slog.LevelDebug, "frontdoor: retry budget exhausted",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path))
+			break
+		}
+		be, probe := b.pick(r, s, tried, now)
+		if be == nil {
 			break
 		}
 		tried = append(tried, be)
