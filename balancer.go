@@ -198,10 +198,18 @@ func (b *Balancer) SetBackends(specs []BackendSpec) error {
 		urls[i] = u
 	}
 
+	ev, err := b.swapSet(specs, urls)
+	b.emit(ev)
+	return err
+}
+
+// swapSet installs the new set of checked specs under b.setMu and returns
+// the state changes to report once the lock is released.
+func (b *Balancer) swapSet(specs []BackendSpec, urls []*url.URL) ([]StateChange, error) {
 	b.setMu.Lock()
 	defer b.setMu.Unlock()
 	if b.closed {
-		return errors.New("frontdoor: SetBackends: balancer closed")
+		return nil, errors.New("frontdoor: SetBackends: balancer closed")
 	}
 	known := make(map[string]*Backend)
 	var old []*Backend
@@ -218,7 +226,7 @@ func (b *Balancer) SetBackends(specs []BackendSpec) error {
 		if be == nil {
 			var err error
 			if be, err = b.newBackend(u); err != nil {
-				return err
+				return nil, err
 			}
 		} else if be.draining.Load() {
 			be.drainStop()
@@ -236,8 +244,7 @@ func (b *Balancer) SetBackends(specs []BackendSpec) error {
 		}
 	}
 	b.set.Store(&backendSet{members: members})
-	b.emit(ev)
-	return nil
+	return ev, nil
 }
 
 // newBackend builds the Backend for u with its forwarder.
@@ -322,7 +329,7 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, s *backendSet, 
 				slog.String("method", r.Method), slog.String("path", r.URL.Path))
 			break
 		}
-		be, probe := b.pick(r, s, tried, now)
+		be, kind := b.pick(r, s, tried, now)
 		if be == nil {
 			break
 		}
@@ -334,7 +341,7 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, s *backendSet, 
 		if body != nil {
 			r.Body = body.attempt()
 		}
-		err = b.try(w, r, be, probe)
+		err = b.try(w, r, be, kind)
 		if err == nil {
 			return nil
 		}
@@ -348,19 +355,28 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, s *backendSet, 
 	return err
 }
 
-// pick chooses an eligible backend not tried yet for this request. probe
-// reports a half-open trial or a panic-mode pick of an unhealthy backend.
-func (b *Balancer) pick(r *http.Request, s *backendSet, tried []*Backend, now time.Time) (be *Backend, probe bool) {
+// pickKind says how a backend was admitted, for passive health.
+type pickKind uint8
+
+const (
+	pickNormal pickKind = iota
+	pickTrial           // the one trial request of a half-open backend
+	pickPanic           // an unhealthy backend picked in panic mode
+)
+
+// pick chooses an eligible backend not tried yet for this request.
+func (b *Balancer) pick(r *http.Request, s *backendSet, tried []*Backend, now time.Time) (*Backend, pickKind) {
 	v := b.eligible(s, now)
 	for range 3 {
-		if be = b.cfg.strategy.Pick(r, v.list); be == nil {
-			return nil, false
+		be := b.cfg.strategy.Pick(r, v.list)
+		if be == nil {
+			return nil, pickNormal
 		}
 		if slices.Contains(tried, be) {
 			continue
 		}
-		if ok, trial := b.admit(be, v); ok {
-			return be, trial || (v.panic && BackendState(be.phase.Load()) != StateHealthy)
+		if ok, kind := b.admit(be, v); ok {
+			return be, kind
 		}
 	}
 	// The strategy keeps choosing backends already tried (a hash does):
@@ -372,19 +388,20 @@ func (b *Balancer) pick(r *http.Request, s *backendSet, tried []*Backend, now ti
 		}
 	}
 	for len(rest) > 0 {
-		if be = b.cfg.strategy.Pick(r, rest); be == nil {
-			return nil, false
+		be := b.cfg.strategy.Pick(r, rest)
+		if be == nil {
+			return nil, pickNormal
 		}
-		if ok, trial := b.admit(be, v); ok {
-			return be, trial || (v.panic && BackendState(be.phase.Load()) != StateHealthy)
+		if ok, kind := b.admit(be, v); ok {
+			return be, kind
 		}
 		rest = slices.DeleteFunc(rest, func(c *Backend) bool { return c == be })
 	}
-	return nil, false
+	return nil, pickNormal
 }
 
 // try runs one attempt on be and records its outcome for passive health.
-func (b *Balancer) try(w http.ResponseWriter, r *http.Request, be *Backend, probe bool) error {
+func (b *Balancer) try(w http.ResponseWriter, r *http.Request, be *Backend, kind pickKind) error {
 	p := &b.cfg.passive
 	t0 := b.cfg.now()
 	var sw *statusWriter
@@ -394,7 +411,7 @@ func (b *Balancer) try(w http.ResponseWriter, r *http.Request, be *Backend, prob
 	}
 	err := be.fwd.forward(w, r)
 	t1 := b.cfg.now()
-	a := attempt{be: be, probe: probe, err: err}
+	a := attempt{be: be, kind: kind, err: err}
 	switch {
 	case err != nil && errors.Is(err, ErrClientGone):
 		a.ignore = true

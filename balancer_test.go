@@ -506,3 +506,48 @@ func TestBalancerConcurrentTrafficFlipsAndUpdates(t *testing.T) {
 		assert.Zero(t, st.InFlight, st.URL)
 	}
 }
+
+func TestBalancerMaxTryDuration(t *testing.T) {
+	clk := newBalTestClock()
+	live := newBalTestBackend(t, "live")
+	slowHang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		clk.advance(3 * time.Second)
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+		}
+	}))
+	t.Cleanup(slowHang.Close)
+	b := newBalTestBalancer(t, []string{slowHang.URL, live.URL}, withBalTestClock(clk),
+		WithRetryPolicy(RetryPolicy{MaxDuration: 2 * time.Second}))
+	code, _ := balTestDo(b, http.MethodGet, "")
+	assert.Equal(t, http.StatusBadGateway, code, "no new attempt after MaxDuration")
+	assert.Zero(t, live.hits.Load())
+}
+
+func TestBalancerMaxTriesOne(t *testing.T) {
+	live := newBalTestBackend(t, "live")
+	b := newBalTestBalancer(t, []string{balTestDeadURL(t), live.URL}, WithRetryPolicy(RetryPolicy{MaxTries: 1}))
+	code, _ := balTestDo(b, http.MethodGet, "")
+	assert.Equal(t, http.StatusBadGateway, code)
+	code, _ = balTestDo(b, http.MethodGet, "")
+	assert.Equal(t, http.StatusOK, code)
+}
+
+func TestBalancerStrategyReturnsNil(t *testing.T) {
+	live := newBalTestBackend(t, "live")
+	none := StrategyFunc(func(*http.Request, []*Backend) *Backend { return nil })
+	b := newBalTestBalancer(t, []string{live.URL}, WithStrategy(none))
+	code, _ := balTestDo(b, http.MethodGet, "")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+}
+
+func TestBalancerCallbackMayUseBalancer(t *testing.T) {
+	a, c := newBalTestBackend(t, "a"), newBalTestBackend(t, "c")
+	var b *Balancer
+	var seen atomic.Int64
+	b = newBalTestBalancer(t, []string{a.URL, c.URL}, WithOnStateChange(func(StateChange) {
+		seen.Add(int64(len(b.Backends()))) // must not deadlock
+	}))
+	require.NoError(t, b.SetBackends([]BackendSpec{{URL: a.URL}}))
+	assert.EqualValues(t, 2, seen.Load())
+}

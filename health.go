@@ -221,20 +221,24 @@ func buildView(s *backendSet, now time.Time) (*eligibleView, []StateChange) {
 	return v, ev
 }
 
-// admit reports whether be may take the request: a half-open backend takes
-// one trial at a time (outside panic mode). trial reports that this
-// request is that trial.
-func (b *Balancer) admit(be *Backend, v *eligibleView) (ok, trial bool) {
-	if v.panic || BackendState(be.phase.Load()) != StateHalfOpen {
-		return true, false
-	}
-	if !be.trial.CompareAndSwap(false, true) {
-		return false, false
+// admit reports whether be may take the request, and how: a half-open
+// backend takes one trial at a time (outside panic mode).
+func (b *Balancer) admit(be *Backend, v *eligibleView) (bool, pickKind) {
+	st := BackendState(be.phase.Load())
+	switch {
+	case st == StateHealthy:
+		return true, pickNormal
+	case v.panic:
+		return true, pickPanic
+	case st != StateHalfOpen:
+		return true, pickNormal // a stale view; the failure rules still apply
+	case !be.trial.CompareAndSwap(false, true):
+		return false, pickNormal
 	}
 	b.hmu.Lock()
 	b.invalidate()
 	b.hmu.Unlock()
-	return true, true
+	return true, pickTrial
 }
 
 // invalidate drops the current view so the next request rebuilds it.
@@ -248,7 +252,7 @@ func (b *Balancer) invalidate() {
 // attempt is the outcome of one forwarding attempt, for passive health.
 type attempt struct {
 	be     *Backend
-	probe  bool  // a half-open trial, or a panic-mode pick of an ejected backend
+	kind   pickKind
 	failed bool  // counts as a failure
 	ignore bool  // counts as nothing (the client went away)
 	err    error // the failure, if any
@@ -262,7 +266,7 @@ func (b *Balancer) record(a attempt, now time.Time) {
 		be.failures.Add(1)
 	}
 	off := b.cfg.passive.MaxFails < 0 || be.draining.Load()
-	if !a.probe && (a.ignore || (!a.failed && be.consec.Load() == 0)) {
+	if a.kind == pickNormal && (a.ignore || (!a.failed && be.consec.Load() == 0)) {
 		return
 	}
 	b.hmu.Lock()
@@ -272,7 +276,7 @@ func (b *Balancer) record(a attempt, now time.Time) {
 		// Nothing learned; only free the trial slot.
 	case !a.failed:
 		be.consec.Store(0)
-		if st := BackendState(be.phase.Load()); st != StateHealthy && a.probe {
+		if st := BackendState(be.phase.Load()); st != StateHealthy && a.kind != pickNormal {
 			ev = append(ev, b.setHealthy(be, st, now))
 		}
 	case off:
@@ -287,7 +291,7 @@ func (b *Balancer) record(a attempt, now time.Time) {
 			ev = b.eject(be, StateHalfOpen, now, a.err, ev)
 		}
 	}
-	if a.probe && be.trial.CompareAndSwap(true, false) {
+	if a.kind == pickTrial && be.trial.CompareAndSwap(true, false) {
 		b.invalidate()
 	}
 	b.hmu.Unlock()

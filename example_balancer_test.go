@@ -1,0 +1,342 @@
+package frontdoor_test
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/frontdoor-go/frontdoor"
+)
+
+// exampleBackend starts a backend that answers with its name.
+func exampleBackend(name string) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, name)
+	}))
+}
+
+// exampleGet sends one request through h and returns the response body, or
+// the status when it is not 200.
+func exampleGet(h http.Handler, header ...string) string {
+	r := httptest.NewRequest(http.MethodGet, "/api/items", nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		return fmt.Sprint(w.Code)
+	}
+	return w.Body.String()
+}
+
+// quiet keeps the examples' output free of log lines.
+var quiet = frontdoor.WithLogger(slog.New(slog.DiscardHandler))
+
+func ExampleNewBalancer() {
+	a, b := exampleBackend("a"), exampleBackend("b")
+	defer a.Close()
+	defer b.Close()
+
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL}, quiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	for range 4 {
+		fmt.Print(exampleGet(lb), " ")
+	}
+	fmt.Println()
+	// Output: a b a b
+}
+
+func ExampleNewBalancer_failover() {
+	a, b, c := exampleBackend("a"), exampleBackend("b"), exampleBackend("c")
+	defer a.Close()
+	defer c.Close()
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL, c.URL}, quiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	b.Close() // b dies: its requests are retried on c until b is ejected
+	var got []string
+	for range 8 {
+		got = append(got, exampleGet(lb))
+	}
+	fmt.Println(strings.Join(got, " "))
+	for _, st := range lb.Backends() {
+		fmt.Println(st.State, st.Failures)
+	}
+	// Output:
+	// a c a c a a c a
+	// healthy 0
+	// ejected 3
+	// healthy 0
+}
+
+func ExampleRoundRobin() {
+	a, b, c := exampleBackend("a"), exampleBackend("b"), exampleBackend("c")
+	defer a.Close()
+	defer b.Close()
+	defer c.Close()
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL, c.URL},
+		frontdoor.WithStrategy(frontdoor.RoundRobin()), frontdoor.WithWeights(5, 1, 1), quiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	for range 7 {
+		fmt.Print(exampleGet(lb), " ")
+	}
+	fmt.Println()
+	// Output: a a b a c a a
+}
+
+// exampleBusy starts a backend whose first request blocks until release is
+// closed, and returns a function that sends that request through h and
+// waits until it is in flight.
+func exampleBusy() (srv *httptest.Server, occupy func(h http.Handler), release func()) {
+	entered, done := make(chan struct{}), make(chan struct{})
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		close(entered)
+		<-done
+		io.WriteString(w, "busy")
+	}))
+	finished := make(chan struct{})
+	occupy = func(h http.Handler) {
+		go func() { exampleGet(h); close(finished) }()
+		<-entered
+	}
+	release = func() { close(done); <-finished }
+	return srv, occupy, release
+}
+
+func ExampleLeastConn() {
+	busy, occupy, release := exampleBusy()
+	idle := exampleBackend("idle")
+	defer busy.Close()
+	defer idle.Close()
+	lb, err := frontdoor.NewBalancer([]string{busy.URL},
+		frontdoor.WithStrategy(frontdoor.LeastConn()), quiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	occupy(lb) // one request in flight on busy
+	if err := lb.SetBackends([]frontdoor.BackendSpec{{URL: busy.URL}, {URL: idle.URL}}); err != nil {
+		panic(err)
+	}
+	for range 3 {
+		fmt.Print(exampleGet(lb), " ")
+	}
+	fmt.Println()
+	release()
+	// Output: idle idle idle
+}
+
+func ExamplePowerOfTwo() {
+	busy, occupy, release := exampleBusy()
+	idle := exampleBackend("idle")
+	defer busy.Close()
+	defer idle.Close()
+	lb, err := frontdoor.NewBalancer([]string{busy.URL},
+		frontdoor.WithStrategy(frontdoor.PowerOfTwo()), quiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	occupy(lb)
+	if err := lb.SetBackends([]frontdoor.BackendSpec{{URL: busy.URL}, {URL: idle.URL}}); err != nil {
+		panic(err)
+	}
+	// With two backends both are drawn every time: the idle one wins.
+	for range 3 {
+		fmt.Print(exampleGet(lb), " ")
+	}
+	fmt.Println()
+	release()
+	// Output: idle idle idle
+}
+
+func ExampleRandom() {
+	a, b := exampleBackend("a"), exampleBackend("b")
+	defer a.Close()
+	defer b.Close()
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL},
+		frontdoor.WithStrategy(frontdoor.Random()), frontdoor.WithWeights(1, 3), quiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	counts := map[string]int{}
+	for range 400 {
+		counts[exampleGet(lb)]++
+	}
+	fmt.Println("b got about three times as many:", counts["b"] > 2*counts["a"] && counts["b"] < 4*counts["a"])
+	// Output: b got about three times as many: true
+}
+
+func ExampleLeastLatency() {
+	fast := exampleBackend("fast")
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(20 * time.Millisecond)
+		io.WriteString(w, "slow")
+	}))
+	defer fast.Close()
+	defer slow.Close()
+	lb, err := frontdoor.NewBalancer([]string{slow.URL, fast.URL},
+		frontdoor.WithStrategy(frontdoor.LeastLatency()), quiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	// Once the slow backend has shown its latency, it gets no more
+	// requests while the fast one is idle.
+	counts := map[string]int{}
+	for range 10 {
+		counts[exampleGet(lb)]++
+	}
+	fmt.Println("slow got at most one of 10:", counts["slow"] <= 1)
+	// Output: slow got at most one of 10: true
+}
+
+func ExampleHashHeader() {
+	a, b, c := exampleBackend("a"), exampleBackend("b"), exampleBackend("c")
+	defer a.Close()
+	defer b.Close()
+	defer c.Close()
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL, c.URL},
+		frontdoor.WithStrategy(frontdoor.HashHeader("X-User")), quiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	// Every request of one user reaches the same backend, on any gateway
+	// instance with the same backends.
+	for _, user := range []string{"alice", "bob"} {
+		first := exampleGet(lb, "X-User", user)
+		same := true
+		for range 5 {
+			same = same && exampleGet(lb, "X-User", user) == first
+		}
+		fmt.Println(user, "sticks to one backend:", same)
+	}
+	// Output:
+	// alice sticks to one backend: true
+	// bob sticks to one backend: true
+}
+
+func ExampleHashCookie() {
+	a, b := exampleBackend("a"), exampleBackend("b")
+	defer a.Close()
+	defer b.Close()
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL},
+		frontdoor.WithStrategy(frontdoor.HashCookie("session")), quiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	first := exampleGet(lb, "Cookie", "session=s-123")
+	fmt.Println(exampleGet(lb, "Cookie", "theme=dark; session=s-123") == first)
+	// Output: true
+}
+
+func ExampleHashClientIP() {
+	a, b := exampleBackend("a"), exampleBackend("b")
+	defer a.Close()
+	defer b.Close()
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL},
+		frontdoor.WithStrategy(frontdoor.HashClientIP()), quiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	// httptest requests all come from 192.0.2.1.
+	first := exampleGet(lb)
+	fmt.Println(exampleGet(lb) == first, exampleGet(lb) == first)
+	// Output: true true
+}
+
+// A custom strategy: send everything to the first eligible backend, the
+// primary, and use the others only while it is ejected.
+func ExampleStrategyFunc() {
+	primary, backup := exampleBackend("primary"), exampleBackend("backup")
+	defer backup.Close()
+
+	firstEligible := frontdoor.StrategyFunc(func(_ *http.Request, backends []*frontdoor.Backend) *frontdoor.Backend {
+		// backends holds only the eligible ones, in configuration order.
+		return backends[0]
+	})
+	lb, err := frontdoor.NewBalancer([]string{primary.URL, backup.URL},
+		frontdoor.WithStrategy(firstEligible), quiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	fmt.Println(exampleGet(lb), exampleGet(lb))
+	primary.Close()
+	// Failed attempts on the primary are retried on the backup; after
+	// three, the primary is ejected and the backup serves directly.
+	fmt.Println(exampleGet(lb), exampleGet(lb), exampleGet(lb), exampleGet(lb))
+	fmt.Println(lb.Backends()[0].State, lb.Backends()[0].Requests)
+	// Output:
+	// primary primary
+	// backup backup backup backup
+	// ejected 5
+}
+
+func ExampleWithOnStateChange() {
+	live, dead := exampleBackend("live"), exampleBackend("dead")
+	defer live.Close()
+	dead.Close()
+	names := map[string]string{live.URL: "live", dead.URL: "dead"}
+
+	lb, err := frontdoor.NewBalancer([]string{dead.URL, live.URL}, quiet,
+		frontdoor.WithOnStateChange(func(c frontdoor.StateChange) {
+			fmt.Println(names[c.Backend], c.From, "->", c.To)
+		}))
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	for range 6 {
+		exampleGet(lb)
+	}
+	if err := lb.SetBackends([]frontdoor.BackendSpec{{URL: live.URL}}); err != nil {
+		panic(err)
+	}
+	// Output:
+	// dead healthy -> ejected
+	// dead ejected -> draining
+}
+
+func ExampleParseStrategy() {
+	for _, name := range []string{"least-conn", "hash:header:X-User", "fastest"} {
+		_, err := frontdoor.ParseStrategy(name)
+		fmt.Println(name, err == nil)
+	}
+	_, err := frontdoor.ParseStrategy("fastest")
+	fmt.Println(strings.Contains(err.Error(), "round-robin"))
+	// Output:
+	// least-conn true
+	// hash:header:X-User true
+	// fastest false
+	// true
+}
