@@ -24,6 +24,10 @@ type balancerConfig struct {
 	drain    time.Duration
 	onChange func(StateChange)
 	now      func() time.Time // the clock; tests replace it
+
+	// headerLatency makes the latency sample the time to response headers
+	// rather than the whole exchange; set for LeastLatency.
+	headerLatency bool
 }
 
 // maxWeight bounds a backend's weight.
@@ -129,6 +133,7 @@ func (c *balancerConfig) validate(n int) error {
 	if c.strategy == nil {
 		c.strategy = RoundRobin()
 	}
+	_, c.headerLatency = c.strategy.(*leastLatency)
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -405,7 +410,7 @@ func (b *Balancer) try(w http.ResponseWriter, r *http.Request, be *Backend, kind
 	p := &b.cfg.passive
 	t0 := b.cfg.now()
 	var sw *statusWriter
-	if p.Count5xx || p.SlowThreshold > 0 {
+	if p.Count5xx || p.SlowThreshold > 0 || b.cfg.headerLatency {
 		sw = &statusWriter{ResponseWriter: w, now: b.cfg.now}
 		w = sw
 	}
@@ -421,6 +426,8 @@ func (b *Balancer) try(w http.ResponseWriter, r *http.Request, be *Backend, kind
 		a.failed, a.err = true, fmt.Errorf("frontdoor: backend answered %d", sw.code)
 	case sw != nil && p.SlowThreshold > 0 && sw.at.Sub(t0) > p.SlowThreshold:
 		a.failed, a.err = true, fmt.Errorf("frontdoor: backend slower than %v", p.SlowThreshold)
+	case sw != nil && b.cfg.headerLatency && sw.code != 0:
+		be.lat.observe(sw.at.Sub(t0), t1)
 	default:
 		be.lat.observe(t1.Sub(t0), t1)
 	}

@@ -151,6 +151,8 @@ func TestBalancerRoundRobinSequence(t *testing.T) {
 		got = append(got, body)
 	}
 	assert.Equal(t, "aabacaaaabacaa", strings.Join(got, ""))
+	assert.Positive(t, balTestStatus(t, b, a.URL).Latency)
+	assert.EqualValues(t, 10, balTestStatus(t, b, a.URL).Requests)
 }
 
 func TestBalancerLeastConnAvoidsSlowBackend(t *testing.T) {

@@ -12,16 +12,16 @@ import (
 	"github.com/frontdoor-go/frontdoor"
 )
 
-// exampleBackend starts a backend that answers with its name.
-func exampleBackend(name string) *httptest.Server {
+// balExampleBackend starts a backend that answers with its name.
+func balExampleBackend(name string) *httptest.Server {
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, name)
 	}))
 }
 
-// exampleGet sends one request through h and returns the response body, or
+// balExampleGet sends one request through h and returns the response body, or
 // the status when it is not 200.
-func exampleGet(h http.Handler, header ...string) string {
+func balExampleGet(h http.Handler, header ...string) string {
 	r := httptest.NewRequest(http.MethodGet, "/api/items", nil)
 	for i := 0; i+1 < len(header); i += 2 {
 		r.Header.Set(header[i], header[i+1])
@@ -34,32 +34,32 @@ func exampleGet(h http.Handler, header ...string) string {
 	return w.Body.String()
 }
 
-// quiet keeps the examples' output free of log lines.
-var quiet = frontdoor.WithLogger(slog.New(slog.DiscardHandler))
+// balExampleQuiet keeps the examples' output free of log lines.
+var balExampleQuiet = frontdoor.WithLogger(slog.New(slog.DiscardHandler))
 
 func ExampleNewBalancer() {
-	a, b := exampleBackend("a"), exampleBackend("b")
+	a, b := balExampleBackend("a"), balExampleBackend("b")
 	defer a.Close()
 	defer b.Close()
 
-	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL}, quiet)
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL}, balExampleQuiet)
 	if err != nil {
 		panic(err)
 	}
 	defer lb.Close()
 
 	for range 4 {
-		fmt.Print(exampleGet(lb), " ")
+		fmt.Print(balExampleGet(lb), " ")
 	}
 	fmt.Println()
 	// Output: a b a b
 }
 
 func ExampleNewBalancer_failover() {
-	a, b, c := exampleBackend("a"), exampleBackend("b"), exampleBackend("c")
+	a, b, c := balExampleBackend("a"), balExampleBackend("b"), balExampleBackend("c")
 	defer a.Close()
 	defer c.Close()
-	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL, c.URL}, quiet)
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL, c.URL}, balExampleQuiet)
 	if err != nil {
 		panic(err)
 	}
@@ -68,7 +68,7 @@ func ExampleNewBalancer_failover() {
 	b.Close() // b dies: its requests are retried on c until b is ejected
 	var got []string
 	for range 8 {
-		got = append(got, exampleGet(lb))
+		got = append(got, balExampleGet(lb))
 	}
 	fmt.Println(strings.Join(got, " "))
 	for _, st := range lb.Backends() {
@@ -82,28 +82,28 @@ func ExampleNewBalancer_failover() {
 }
 
 func ExampleRoundRobin() {
-	a, b, c := exampleBackend("a"), exampleBackend("b"), exampleBackend("c")
+	a, b, c := balExampleBackend("a"), balExampleBackend("b"), balExampleBackend("c")
 	defer a.Close()
 	defer b.Close()
 	defer c.Close()
 	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL, c.URL},
-		frontdoor.WithStrategy(frontdoor.RoundRobin()), frontdoor.WithWeights(5, 1, 1), quiet)
+		frontdoor.WithStrategy(frontdoor.RoundRobin()), frontdoor.WithWeights(5, 1, 1), balExampleQuiet)
 	if err != nil {
 		panic(err)
 	}
 	defer lb.Close()
 
 	for range 7 {
-		fmt.Print(exampleGet(lb), " ")
+		fmt.Print(balExampleGet(lb), " ")
 	}
 	fmt.Println()
 	// Output: a a b a c a a
 }
 
-// exampleBusy starts a backend whose first request blocks until release is
+// balExampleBusy starts a backend whose first request blocks until release is
 // closed, and returns a function that sends that request through h and
 // waits until it is in flight.
-func exampleBusy() (srv *httptest.Server, occupy func(h http.Handler), release func()) {
+func balExampleBusy() (srv *httptest.Server, occupy func(h http.Handler), release func()) {
 	entered, done := make(chan struct{}), make(chan struct{})
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		close(entered)
@@ -112,7 +112,7 @@ func exampleBusy() (srv *httptest.Server, occupy func(h http.Handler), release f
 	}))
 	finished := make(chan struct{})
 	occupy = func(h http.Handler) {
-		go func() { exampleGet(h); close(finished) }()
+		go func() { balExampleGet(h); close(finished) }()
 		<-entered
 	}
 	release = func() { close(done); <-finished }
@@ -120,12 +120,12 @@ func exampleBusy() (srv *httptest.Server, occupy func(h http.Handler), release f
 }
 
 func ExampleLeastConn() {
-	busy, occupy, release := exampleBusy()
-	idle := exampleBackend("idle")
+	busy, occupy, release := balExampleBusy()
+	idle := balExampleBackend("idle")
 	defer busy.Close()
 	defer idle.Close()
 	lb, err := frontdoor.NewBalancer([]string{busy.URL},
-		frontdoor.WithStrategy(frontdoor.LeastConn()), quiet)
+		frontdoor.WithStrategy(frontdoor.LeastConn()), balExampleQuiet)
 	if err != nil {
 		panic(err)
 	}
@@ -136,7 +136,7 @@ func ExampleLeastConn() {
 		panic(err)
 	}
 	for range 3 {
-		fmt.Print(exampleGet(lb), " ")
+		fmt.Print(balExampleGet(lb), " ")
 	}
 	fmt.Println()
 	release()
@@ -144,12 +144,12 @@ func ExampleLeastConn() {
 }
 
 func ExamplePowerOfTwo() {
-	busy, occupy, release := exampleBusy()
-	idle := exampleBackend("idle")
+	busy, occupy, release := balExampleBusy()
+	idle := balExampleBackend("idle")
 	defer busy.Close()
 	defer idle.Close()
 	lb, err := frontdoor.NewBalancer([]string{busy.URL},
-		frontdoor.WithStrategy(frontdoor.PowerOfTwo()), quiet)
+		frontdoor.WithStrategy(frontdoor.PowerOfTwo()), balExampleQuiet)
 	if err != nil {
 		panic(err)
 	}
@@ -161,7 +161,7 @@ func ExamplePowerOfTwo() {
 	}
 	// With two backends both are drawn every time: the idle one wins.
 	for range 3 {
-		fmt.Print(exampleGet(lb), " ")
+		fmt.Print(balExampleGet(lb), " ")
 	}
 	fmt.Println()
 	release()
@@ -169,26 +169,26 @@ func ExamplePowerOfTwo() {
 }
 
 func ExampleRandom() {
-	a, b := exampleBackend("a"), exampleBackend("b")
+	a, b := balExampleBackend("a"), balExampleBackend("b")
 	defer a.Close()
 	defer b.Close()
 	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL},
-		frontdoor.WithStrategy(frontdoor.Random()), frontdoor.WithWeights(1, 3), quiet)
+		frontdoor.WithStrategy(frontdoor.Random()), frontdoor.WithWeights(1, 3), balExampleQuiet)
 	if err != nil {
 		panic(err)
 	}
 	defer lb.Close()
 
 	counts := map[string]int{}
-	for range 400 {
-		counts[exampleGet(lb)]++
+	for range 2000 {
+		counts[balExampleGet(lb)]++
 	}
 	fmt.Println("b got about three times as many:", counts["b"] > 2*counts["a"] && counts["b"] < 4*counts["a"])
 	// Output: b got about three times as many: true
 }
 
 func ExampleLeastLatency() {
-	fast := exampleBackend("fast")
+	fast := balExampleBackend("fast")
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		time.Sleep(20 * time.Millisecond)
 		io.WriteString(w, "slow")
@@ -196,7 +196,7 @@ func ExampleLeastLatency() {
 	defer fast.Close()
 	defer slow.Close()
 	lb, err := frontdoor.NewBalancer([]string{slow.URL, fast.URL},
-		frontdoor.WithStrategy(frontdoor.LeastLatency()), quiet)
+		frontdoor.WithStrategy(frontdoor.LeastLatency()), balExampleQuiet)
 	if err != nil {
 		panic(err)
 	}
@@ -206,19 +206,19 @@ func ExampleLeastLatency() {
 	// requests while the fast one is idle.
 	counts := map[string]int{}
 	for range 10 {
-		counts[exampleGet(lb)]++
+		counts[balExampleGet(lb)]++
 	}
 	fmt.Println("slow got at most one of 10:", counts["slow"] <= 1)
 	// Output: slow got at most one of 10: true
 }
 
 func ExampleHashHeader() {
-	a, b, c := exampleBackend("a"), exampleBackend("b"), exampleBackend("c")
+	a, b, c := balExampleBackend("a"), balExampleBackend("b"), balExampleBackend("c")
 	defer a.Close()
 	defer b.Close()
 	defer c.Close()
 	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL, c.URL},
-		frontdoor.WithStrategy(frontdoor.HashHeader("X-User")), quiet)
+		frontdoor.WithStrategy(frontdoor.HashHeader("X-User")), balExampleQuiet)
 	if err != nil {
 		panic(err)
 	}
@@ -227,10 +227,10 @@ func ExampleHashHeader() {
 	// Every request of one user reaches the same backend, on any gateway
 	// instance with the same backends.
 	for _, user := range []string{"alice", "bob"} {
-		first := exampleGet(lb, "X-User", user)
+		first := balExampleGet(lb, "X-User", user)
 		same := true
 		for range 5 {
-			same = same && exampleGet(lb, "X-User", user) == first
+			same = same && balExampleGet(lb, "X-User", user) == first
 		}
 		fmt.Println(user, "sticks to one backend:", same)
 	}
@@ -240,42 +240,42 @@ func ExampleHashHeader() {
 }
 
 func ExampleHashCookie() {
-	a, b := exampleBackend("a"), exampleBackend("b")
+	a, b := balExampleBackend("a"), balExampleBackend("b")
 	defer a.Close()
 	defer b.Close()
 	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL},
-		frontdoor.WithStrategy(frontdoor.HashCookie("session")), quiet)
+		frontdoor.WithStrategy(frontdoor.HashCookie("session")), balExampleQuiet)
 	if err != nil {
 		panic(err)
 	}
 	defer lb.Close()
 
-	first := exampleGet(lb, "Cookie", "session=s-123")
-	fmt.Println(exampleGet(lb, "Cookie", "theme=dark; session=s-123") == first)
+	first := balExampleGet(lb, "Cookie", "session=s-123")
+	fmt.Println(balExampleGet(lb, "Cookie", "theme=dark; session=s-123") == first)
 	// Output: true
 }
 
 func ExampleHashClientIP() {
-	a, b := exampleBackend("a"), exampleBackend("b")
+	a, b := balExampleBackend("a"), balExampleBackend("b")
 	defer a.Close()
 	defer b.Close()
 	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL},
-		frontdoor.WithStrategy(frontdoor.HashClientIP()), quiet)
+		frontdoor.WithStrategy(frontdoor.HashClientIP()), balExampleQuiet)
 	if err != nil {
 		panic(err)
 	}
 	defer lb.Close()
 
 	// httptest requests all come from 192.0.2.1.
-	first := exampleGet(lb)
-	fmt.Println(exampleGet(lb) == first, exampleGet(lb) == first)
+	first := balExampleGet(lb)
+	fmt.Println(balExampleGet(lb) == first, balExampleGet(lb) == first)
 	// Output: true true
 }
 
 // A custom strategy: send everything to the first eligible backend, the
 // primary, and use the others only while it is ejected.
 func ExampleStrategyFunc() {
-	primary, backup := exampleBackend("primary"), exampleBackend("backup")
+	primary, backup := balExampleBackend("primary"), balExampleBackend("backup")
 	defer backup.Close()
 
 	firstEligible := frontdoor.StrategyFunc(func(_ *http.Request, backends []*frontdoor.Backend) *frontdoor.Backend {
@@ -283,17 +283,17 @@ func ExampleStrategyFunc() {
 		return backends[0]
 	})
 	lb, err := frontdoor.NewBalancer([]string{primary.URL, backup.URL},
-		frontdoor.WithStrategy(firstEligible), quiet)
+		frontdoor.WithStrategy(firstEligible), balExampleQuiet)
 	if err != nil {
 		panic(err)
 	}
 	defer lb.Close()
 
-	fmt.Println(exampleGet(lb), exampleGet(lb))
+	fmt.Println(balExampleGet(lb), balExampleGet(lb))
 	primary.Close()
 	// Failed attempts on the primary are retried on the backup; after
 	// three, the primary is ejected and the backup serves directly.
-	fmt.Println(exampleGet(lb), exampleGet(lb), exampleGet(lb), exampleGet(lb))
+	fmt.Println(balExampleGet(lb), balExampleGet(lb), balExampleGet(lb), balExampleGet(lb))
 	fmt.Println(lb.Backends()[0].State, lb.Backends()[0].Requests)
 	// Output:
 	// primary primary
@@ -302,12 +302,12 @@ func ExampleStrategyFunc() {
 }
 
 func ExampleWithOnStateChange() {
-	live, dead := exampleBackend("live"), exampleBackend("dead")
+	live, dead := balExampleBackend("live"), balExampleBackend("dead")
 	defer live.Close()
 	dead.Close()
 	names := map[string]string{live.URL: "live", dead.URL: "dead"}
 
-	lb, err := frontdoor.NewBalancer([]string{dead.URL, live.URL}, quiet,
+	lb, err := frontdoor.NewBalancer([]string{dead.URL, live.URL}, balExampleQuiet,
 		frontdoor.WithOnStateChange(func(c frontdoor.StateChange) {
 			fmt.Println(names[c.Backend], c.From, "->", c.To)
 		}))
@@ -317,7 +317,7 @@ func ExampleWithOnStateChange() {
 	defer lb.Close()
 
 	for range 6 {
-		exampleGet(lb)
+		balExampleGet(lb)
 	}
 	if err := lb.SetBackends([]frontdoor.BackendSpec{{URL: live.URL}}); err != nil {
 		panic(err)

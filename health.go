@@ -55,8 +55,9 @@ func (be *Backend) InFlight() int64 { return be.load.inflight.Load() }
 func (be *Backend) Streams() int64 { return be.load.streams.Load() }
 
 // Latency returns the backend's peak-EWMA latency: it jumps to any slower
-// attempt and decays towards faster ones with a 10 s time constant. Zero
-// until the first attempt completes.
+// sample and decays towards faster ones with a 10 s time constant. A sample
+// is the time to response headers under [LeastLatency], else the whole
+// successful attempt. Zero until the first attempt succeeds.
 func (be *Backend) Latency() time.Duration { return time.Duration(be.lat.value()) }
 
 // loadCount is the load LeastConn and PowerOfTwo compare.

@@ -266,3 +266,34 @@ func TestStrategyFunc(t *testing.T) {
 }
 
 func mathFloat64bits(f float64) uint64 { return math.Float64bits(f) }
+
+// FuzzStrategyPick checks that any strategy name either fails to parse or
+// gives a strategy that picks a member of the pool for any request, the
+// same one every time for the hash strategies.
+func FuzzStrategyPick(f *testing.F) {
+	f.Add("round-robin", "session=abc", "10.0.0.1:80", "user")
+	f.Add("hash:cookie:session", `a=1; session="x"; ;=;`, "[::1]:1", "")
+	f.Add("hash:ip", "", "not-an-addr", "")
+	f.Add("hash:header:X-User", "", "", "alice")
+	f.Add("least-conn", "", "", "")
+	f.Fuzz(func(t *testing.T, name, cookie, remote, user string) {
+		s, err := ParseStrategy(name)
+		if err != nil {
+			return
+		}
+		bs := balTestPool(1, 2, 3)
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Cookie", cookie)
+		r.Header.Set("X-User", user)
+		r.RemoteAddr = remote
+		be := s.Pick(r, bs)
+		if balTestIndex(bs, be) < 0 {
+			t.Fatalf("%q picked a backend outside the pool", name)
+		}
+		if _, ok := s.(*hashStrategy); ok {
+			if _, keyed := s.(*hashStrategy).key(r); keyed && s.Pick(r, bs) != be {
+				t.Fatalf("%q is not sticky", name)
+			}
+		}
+	})
+}
