@@ -340,3 +340,122 @@ func ExampleParseStrategy() {
 	// fastest false
 	// true
 }
+
+func ExampleWithRetryPolicy() {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "echo got %q", body)
+	}))
+	defer echo.Close()
+	dead := balExampleBackend("dead")
+	dead.Close()
+
+	lb, err := frontdoor.NewBalancer([]string{dead.URL, echo.URL}, balExampleQuiet,
+		frontdoor.WithRetryPolicy(frontdoor.RetryPolicy{MaxTries: 2, BufferBody: 64 << 10}))
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	// The POST cannot reach dead, so it is sent to echo, body intact.
+	r := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(`{"qty":1}`))
+	w := httptest.NewRecorder()
+	lb.ServeHTTP(w, r)
+	fmt.Println(w.Code, w.Body.String())
+	// Output: 200 echo got "{\"qty\":1}"
+}
+
+func ExampleWithPassiveHealth() {
+	live, dead := balExampleBackend("live"), balExampleBackend("dead")
+	defer live.Close()
+	dead.Close()
+	lb, err := frontdoor.NewBalancer([]string{dead.URL, live.URL}, balExampleQuiet,
+		frontdoor.WithPassiveHealth(frontdoor.PassiveHealth{MaxFails: 1, BaseEjection: time.Minute}))
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	fmt.Println(balExampleGet(lb)) // dead fails once: ejected, retried on live
+	st := lb.Backends()[0]
+	fmt.Println(st.State, time.Until(st.EjectedUntil).Round(time.Minute))
+	// Output:
+	// live
+	// ejected 1m0s
+}
+
+func ExampleWithHealthCheck() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "a")
+	}))
+	defer srv.Close()
+	other := balExampleBackend("b")
+	defer other.Close()
+	lb, err := frontdoor.NewBalancer([]string{srv.URL, other.URL}, balExampleQuiet,
+		frontdoor.WithHealthCheck(frontdoor.HealthCheck{
+			Path: "/healthz", Interval: 10 * time.Millisecond, UnhealthyThreshold: 1,
+		}))
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close() // stops the checks
+
+	// No request needed: the failing check ejects the backend.
+	for lb.Backends()[0].State != frontdoor.StateEjected {
+		time.Sleep(time.Millisecond)
+	}
+	fmt.Println(lb.Backends()[0].State, balExampleGet(lb), balExampleGet(lb))
+	// Output: ejected b b
+}
+
+func ExampleBalancer_SetBackends() {
+	a, b := balExampleBackend("a"), balExampleBackend("b")
+	defer a.Close()
+	defer b.Close()
+	lb, err := frontdoor.NewBalancer([]string{a.URL}, balExampleQuiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+	fmt.Println(balExampleGet(lb))
+
+	// Service discovery found b, twice as big; requests in flight on a
+	// are not disturbed.
+	err = lb.SetBackends([]frontdoor.BackendSpec{{URL: a.URL}, {URL: b.URL, Weight: 2}})
+	if err != nil {
+		panic(err)
+	}
+	var got []string
+	for range 6 {
+		got = append(got, balExampleGet(lb))
+	}
+	fmt.Println(strings.Join(got, " "))
+	// Output:
+	// a
+	// a b b a b b
+}
+
+func ExampleBalancer_Backends() {
+	a, b := balExampleBackend("a"), balExampleBackend("b")
+	defer a.Close()
+	defer b.Close()
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL}, balExampleQuiet, frontdoor.WithWeights(3, 1))
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+	for range 8 {
+		balExampleGet(lb)
+	}
+	for _, st := range lb.Backends() {
+		fmt.Printf("weight=%d state=%s requests=%d in-flight=%d failures=%d\n",
+			st.Weight, st.State, st.Requests, st.InFlight, st.Failures)
+	}
+	// Output:
+	// weight=3 state=healthy requests=6 in-flight=0 failures=0
+	// weight=1 state=healthy requests=2 in-flight=0 failures=0
+}
