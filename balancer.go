@@ -83,6 +83,15 @@ type backendSet struct {
 // NewBalancer returns a Balancer over the backends at the given http or
 // https URLs. An empty list, a bad URL or a bad option value is an error
 // naming it. Call Close when done with the Balancer.
+//
+// With no options every backend has weight 1 and is picked by
+// [RoundRobin]; 3 consecutive failures eject a backend for 10 s, doubling
+// per repeated ejection up to 5 min, with at most half the backends out
+// ([PassiveHealth]); a request is tried at most 3 times within 10 s, with
+// retries held under 20% of the request rate plus 10 per second
+// ([RetryPolicy]); there are no active health checks ([HealthCheck]); a
+// removed backend drains for 30 s ([WithDrainTimeout]); state changes are
+// logged to [slog.Default].
 func NewBalancer(backends []string, opts ...BalancerOption) (*Balancer, error) {
 	if len(backends) == 0 {
 		return nil, errors.New("frontdoor: NewBalancer: no backends")

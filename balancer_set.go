@@ -30,6 +30,9 @@ type BackendSpec struct {
 // duplicate URL is an error and leaves the set unchanged. SetBackends is
 // safe for concurrent use with requests and with itself.
 func (b *Balancer) SetBackends(specs []BackendSpec) error {
+	if b.cfg.now == nil {
+		return errors.New("frontdoor: SetBackends: Balancer not made by NewBalancer")
+	}
 	if len(specs) == 0 {
 		return errors.New("frontdoor: SetBackends: no backends")
 	}

@@ -448,6 +448,9 @@ func TestBalancerZeroValue(t *testing.T) {
 	code, _ := balTestDo(&b, http.MethodGet, "")
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 	assert.Empty(t, b.Backends())
+	assert.Error(t, b.SetBackends([]BackendSpec{{URL: "http://127.0.0.1:1"}}))
+	code, _ = balTestDo(&b, http.MethodGet, "")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
 	assert.NoError(t, b.Close())
 }
 
