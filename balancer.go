@@ -232,6 +232,12 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, s *backendSet, 
 		b.cfg.logger.LogAttrs(r.Context(), slog.LevelDebug, "frontdoor: attempt failed",
 			slog.String("backend", be.name), slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Int("try", try+1), slog.Any("err", err))
+		if kind == pickPanic {
+			// Every backend is ejected: one try each request, so that a
+			// dead pool answers within one dial timeout and is not
+			// hammered with retries.
+			break
+		}
 	}
 	return err
 }

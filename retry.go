@@ -21,7 +21,8 @@ import (
 // TRACE, PUT, DELETE) and requests with an Idempotency-Key header are
 // retried, and only when their body is empty, unread, or was buffered
 // whole (BufferBody). A response that reached the client, even partly, is
-// never retried, and neither is a request whose client went away.
+// never retried, and neither is a request whose client went away. In panic
+// mode (every backend ejected) a request gets a single try.
 type RetryPolicy struct {
 	// MaxTries bounds the attempts per request, the first included.
 	// Default 3; 1 disables retries.
