@@ -190,7 +190,7 @@ func ExampleRandom() {
 func ExampleLeastLatency() {
 	fast := balExampleBackend("fast")
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 		io.WriteString(w, "slow")
 	}))
 	defer fast.Close()
