@@ -631,3 +631,37 @@ func TestBalancerDrainKeepsStreamsThenClosesThem(t *testing.T) {
 	_, err = br.ReadString('\n')
 	assert.Error(t, err, "the stream is closed once the drain timeout passed")
 }
+
+func TestBalancerNoRetryAfterResponseStarted(t *testing.T) {
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		t.Run(method, func(t *testing.T) {
+			var cutHits atomic.Int64
+			cut := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				cutHits.Add(1)
+				w.Header().Set("Content-Length", "100")
+				w.WriteHeader(http.StatusOK)
+				io.WriteString(w, "partial")
+				w.(http.Flusher).Flush()
+				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+					_ = conn.Close() // reset mid-response
+				}
+			}))
+			t.Cleanup(cut.Close)
+			echo := newBalTestBackend(t, "echo")
+			b := newBalTestBalancer(t, []string{cut.URL, echo.URL})
+			front := httptest.NewServer(b)
+			t.Cleanup(front.Close)
+
+			req, err := http.NewRequest(method, front.URL+"/x", strings.NewReader("body"))
+			require.NoError(t, err)
+			resp, err := front.Client().Do(req)
+			if err == nil {
+				_, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			assert.Error(t, err, "the client sees the truncation")
+			assert.EqualValues(t, 1, cutHits.Load())
+			assert.Zero(t, echo.hits.Load(), "a response that started is never retried")
+		})
+	}
+}
