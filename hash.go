@@ -31,8 +31,10 @@ func HashCookie(name string) Strategy {
 // The hash strategies use weighted rendezvous hashing: every backend scores
 // the key with a hash of (key, backend URL) and the highest score wins. The
 // same key therefore reaches the same backend on every gateway instance
-// with no shared state, and removing one of n backends moves only the keys
-// that were on it, about 1/n. A pick costs O(n) cheap hash steps (about
+// with no shared state (as long as the instances spell the backend URLs
+// and weights alike), and removing one of n backends moves only the keys
+// that were on it, about 1/n. While a backend is ejected its keys spread
+// over the others and come back when it recovers. A pick costs O(n) cheap hash steps (about
 // 150 ns over 100 backends); with unequal weights each step also takes a
 // logarithm, several times slower. The returned Strategy is safe for
 // concurrent use.
