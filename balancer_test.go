@@ -665,3 +665,25 @@ func TestBalancerNoRetryAfterResponseStarted(t *testing.T) {
 		})
 	}
 }
+
+func TestBalancerHashClientIPBehindTrustedProxy(t *testing.T) {
+	var urls []string
+	for i := range 4 {
+		urls = append(urls, newBalTestBackend(t, fmt.Sprint(i)).URL)
+	}
+	// httptest requests come from 192.0.2.1.
+	direct := newBalTestBalancer(t, urls, WithStrategy(HashClientIP()))
+	behind := newBalTestBalancer(t, urls, WithStrategy(HashClientIP()), WithTrustedProxies("192.0.2.1"))
+	directSeen, behindSeen := map[string]bool{}, map[string]bool{}
+	for i := range 40 {
+		client := fmt.Sprintf("198.51.100.%d", i)
+		_, body := balTestDo(direct, http.MethodGet, "", "X-Forwarded-For", client)
+		directSeen[body] = true
+		_, first := balTestDo(behind, http.MethodGet, "", "X-Forwarded-For", client)
+		_, again := balTestDo(behind, http.MethodGet, "", "X-Forwarded-For", client)
+		assert.Equal(t, first, again, "one client sticks to one backend")
+		behindSeen[first] = true
+	}
+	assert.Len(t, directSeen, 1, "an untrusted X-Forwarded-For is ignored: one peer, one backend")
+	assert.Len(t, behindSeen, 4, "clients behind a trusted proxy spread by their own address")
+}

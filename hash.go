@@ -24,9 +24,10 @@ func HashCookie(name string) Strategy {
 	return &hashStrategy{kind: hashCookie, name: name, rnd: newStrategyRand()}
 }
 
-// HashClientIP returns a sticky strategy keyed by the address of the
-// request's TCP peer (RemoteAddr). Behind another proxy every request comes
-// from that proxy: key on a header it sets instead, with [HashHeader].
+// HashClientIP returns a sticky strategy keyed by the client's address:
+// the request's TCP peer (RemoteAddr), or, when the Balancer was given
+// [WithTrustedProxies] and the peer is trusted, the client address those
+// proxies reported in X-Forwarded-For (the same rule as for rate limits).
 //
 // The hash strategies use weighted rendezvous hashing: every backend scores
 // the key with a hash of (key, backend URL) and the highest score wins. The
@@ -49,11 +50,12 @@ const (
 )
 
 type hashStrategy struct {
-	kind hashKind
-	name string
-	rnd  *strategyRand
-	ids  hashCache
-	seq  seqCache // for requests without a key
+	kind    hashKind
+	name    string
+	trusted trustedNets // for hashIP: proxies whose X-Forwarded-For counts
+	rnd     *strategyRand
+	ids     hashCache
+	seq     seqCache // for requests without a key
 }
 
 func (s *hashStrategy) Pick(r *http.Request, bs []*Backend) *Backend {
@@ -76,7 +78,7 @@ func (s *hashStrategy) key(r *http.Request) (uint64, bool) {
 			return fnv64(v), true
 		}
 	default:
-		if a := peerAddr(r); a.IsValid() {
+		if a := s.trusted.clientIP(r); a.IsValid() {
 			b := a.As16()
 			h := uint64(fnvOffset)
 			for _, c := range b {
@@ -168,4 +170,14 @@ func fnv64(s string) uint64 {
 		h = (h ^ uint64(s[i])) * fnvPrime
 	}
 	return h
+}
+
+// withTrustedProxies returns st, or for a client-IP hash a copy that
+// believes X-Forwarded-For from the trusted proxies. NewBalancer uses it so
+// that a Strategy value is never changed behind its user's back.
+func withTrustedProxies(st Strategy, nets trustedNets) Strategy {
+	if h, ok := st.(*hashStrategy); ok && h.kind == hashIP && len(nets) > 0 {
+		return &hashStrategy{kind: hashIP, trusted: nets, rnd: newStrategyRand()}
+	}
+	return st
 }
