@@ -468,7 +468,8 @@ func TestBalancerConcurrentTrafficFlipsAndUpdates(t *testing.T) {
 	extra := newBalTestBackend(t, "extra")
 	b := newBalTestBalancer(t, urls, WithStrategy(PowerOfTwo()), WithDrainTimeout(10*time.Millisecond),
 		WithPassiveHealth(PassiveHealth{MaxFails: 1, BaseEjection: time.Millisecond}),
-		WithRetryPolicy(RetryPolicy{BudgetFloor: 1e6}))
+		WithRetryPolicy(RetryPolicy{BudgetFloor: 1e6}),
+		WithHealthCheck(HealthCheck{Interval: 2 * time.Millisecond, HealthyThreshold: 1, UnhealthyThreshold: 1}))
 	stop := make(chan struct{})
 	var bg sync.WaitGroup
 	bg.Go(func() {
