@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // balancerConfig is what BalancerOptions set.
@@ -13,79 +16,363 @@ type balancerConfig struct {
 	logger   *slog.Logger
 	strategy Strategy
 	proxy    proxyConfig
+	weights  []int
+	passive  PassiveHealth
+	retry    RetryPolicy
+	check    *HealthCheck
+	drain    time.Duration
+	onChange func(StateChange)
+	now      func() time.Time // the clock; tests replace it
+
+	// headerLatency makes the latency sample the time to response headers
+	// rather than the whole exchange; set for LeastLatency.
+	headerLatency bool
 }
 
+// maxWeight bounds a backend's weight.
+const maxWeight = 10000
+
 // WithStrategy sets how the Balancer picks a backend. Nil, the default, means
-// [RoundRobin].
+// [RoundRobin]. Give each Balancer its own Strategy value.
 func WithStrategy(s Strategy) BalancerOption {
 	return balancerOptionFunc(func(c *balancerConfig) { c.strategy = s })
 }
 
+// WithWeights gives the backends passed to [NewBalancer] weights, in the
+// same order: a backend of weight 2 gets twice the share of one of weight
+// 1. By default every weight is 1. [NewBalancer] fails unless there is one
+// weight per backend, each from 1 to 10000. [Balancer.SetBackends] sets
+// weights later.
+func WithWeights(weights ...int) BalancerOption {
+	return balancerOptionFunc(func(c *balancerConfig) { c.weights = weights })
+}
+
 // Balancer is an [net/http.Handler] that reverse-proxies each request to one
-// of several backends.
+// of several backends chosen by a [Strategy]. Backends that fail are ejected
+// for a while (see [PassiveHealth]); failed requests are retried on another
+// backend when that is safe (see [RetryPolicy]). When no backend is eligible
+// it answers 503; when every attempt failed, 502 (504 for a timeout).
 //
-// SKELETON: issue 4 replaces this with the full implementation.
+// The backend set is an immutable snapshot replaced atomically by
+// [Balancer.SetBackends]: serving a request takes no lock. A Balancer is safe
+// for concurrent use and must not be copied. The zero Balancer has no
+// backends and answers 503.
 type Balancer struct {
-	cfg      balancerConfig
-	backends []*Backend
+	cfg     balancerConfig
+	set     atomic.Pointer[backendSet]
+	budget  *retryBudget
+	checker *activeChecker
+
+	// hmu serializes health transitions (see health.go).
+	hmu sync.Mutex
+
+	// setMu serializes SetBackends and Close; it guards draining and closed.
+	setMu    sync.Mutex
+	draining []*Backend
+	closed   bool
 }
 
 var _ http.Handler = (*Balancer)(nil)
 
-// NewBalancer returns a Balancer over the backends at the given URLs.
+// backendSet is one immutable backend set; view caches its eligible backends.
+type backendSet struct {
+	members []*Backend
+	view    atomic.Pointer[eligibleView]
+}
+
+// NewBalancer returns a Balancer over the backends at the given http or
+// https URLs. An empty list, a bad URL or a bad option value is an error
+// naming it. Call Close when done with the Balancer.
+//
+// With no options every backend has weight 1 and is picked by
+// [RoundRobin]; 3 consecutive failures eject a backend for 10 s, doubling
+// per repeated ejection up to 5 min, with at most half the backends out
+// ([PassiveHealth]); a request is tried at most 3 times within 10 s, with
+// retries held under 20% of the request rate plus 10 per second
+// ([RetryPolicy]); there are no active health checks ([HealthCheck]); a
+// removed backend drains for 30 s ([WithDrainTimeout]); state changes are
+// logged to [slog.Default].
 func NewBalancer(backends []string, opts ...BalancerOption) (*Balancer, error) {
 	if len(backends) == 0 {
 		return nil, errors.New("frontdoor: NewBalancer: no backends")
 	}
-	b := &Balancer{}
+	b := &Balancer{cfg: balancerConfig{drain: 30 * time.Second}}
 	for _, o := range opts {
 		if o != nil {
 			o.applyBalancer(&b.cfg)
 		}
 	}
-	if b.cfg.strategy == nil {
-		b.cfg.strategy = RoundRobin()
-	}
-	b.cfg.logger = defaultLogger(b.cfg.logger)
-	if err := b.cfg.proxy.validate(); err != nil {
+	if err := b.cfg.validate(len(backends)); err != nil {
 		return nil, err
 	}
-	for _, raw := range backends {
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("frontdoor: NewBalancer: bad backend URL %q", raw)
+	specs := make([]BackendSpec, len(backends))
+	for i, u := range backends {
+		specs[i] = BackendSpec{URL: u, Weight: 1}
+		if b.cfg.weights != nil {
+			specs[i].Weight = b.cfg.weights[i]
 		}
-		be := &Backend{url: u, weight: 1}
-		be.fwd, err = newForwarder(u, &b.cfg.proxy, &be.load, b.cfg.logger)
-		if err != nil {
-			return nil, err
-		}
-		b.backends = append(b.backends, be)
+	}
+	if err := b.SetBackends(specs); err != nil {
+		return nil, err
+	}
+	b.budget = newRetryBudget(b.cfg.retry.BudgetRatio, b.cfg.retry.BudgetFloor, b.cfg.now())
+	if b.cfg.check != nil {
+		b.checker = startActiveChecker(b, *b.cfg.check)
 	}
 	return b, nil
 }
 
-// ServeHTTP forwards r to a backend.
+// validate fills in defaults and checks every option once.
+func (c *balancerConfig) validate(n int) error {
+	if c.strategy == nil {
+		c.strategy = RoundRobin()
+	}
+	_, c.headerLatency = c.strategy.(*leastLatency)
+	if c.now == nil {
+		c.now = time.Now
+	}
+	c.logger = defaultLogger(c.logger)
+	if err := c.proxy.validate(); err != nil {
+		return err
+	}
+	if nets, err := parseTrustedNets(c.proxy.trustedCIDRs); err == nil {
+		c.strategy = withTrustedProxies(c.strategy, nets)
+	}
+	if c.weights != nil {
+		if len(c.weights) != n {
+			return fmt.Errorf("frontdoor: WithWeights: %d weights for %d backends", len(c.weights), n)
+		}
+		for _, w := range c.weights {
+			if w < 1 || w > maxWeight {
+				return fmt.Errorf("frontdoor: WithWeights: weight %d out of range 1..%d", w, maxWeight)
+			}
+		}
+	}
+	if c.drain < 0 {
+		return fmt.Errorf("frontdoor: WithDrainTimeout: negative duration %v", c.drain)
+	}
+	p := c.passive
+	if p.BaseEjection < 0 || p.MaxEjection < 0 || p.Decay < 0 || p.SlowThreshold < 0 ||
+		p.MaxEjectionPercent < 0 || p.MaxEjectionPercent > 100 {
+		return fmt.Errorf("frontdoor: WithPassiveHealth: bad value in %+v", p)
+	}
+	c.passive = p.withDefaults()
+	r := c.retry
+	if r.MaxTries < 0 || r.MaxDuration < 0 || r.BudgetRatio < 0 || r.BudgetFloor < 0 || r.BufferBody < 0 {
+		return fmt.Errorf("frontdoor: WithRetryPolicy: negative value in %+v", r)
+	}
+	c.retry = r.withDefaults()
+	if c.check != nil {
+		hc, err := c.check.withDefaults()
+		if err != nil {
+			return err
+		}
+		c.check = &hc
+	}
+	return nil
+}
+
+// ServeHTTP forwards r to a backend, retrying on another one when the
+// [RetryPolicy] allows, and answers 503/502/504 itself when no attempt
+// produced a response.
 func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if b == nil || len(b.backends) == 0 {
+	s := b.set.Load()
+	if s == nil {
 		b.cfg.proxy.writeError(w, r, ErrNoBackend)
 		return
 	}
-	be := b.cfg.strategy.Pick(r, b.backends)
-	if err := be.fwd.forward(w, r); err != nil {
-		var berr *BackendError
-		if errors.As(err, &berr) && berr.responded {
-			return
-		}
+	now := b.cfg.now()
+	b.budget.request(now)
+	var body *retryBody
+	if orig := r.Body; orig != nil && orig != http.NoBody {
+		body = newRetryBody(orig, b.cfg.retry.BufferBody)
+		defer func() { r.Body = orig }()
+	}
+	if err := b.serve(w, r, s, body, now); err != nil {
 		b.cfg.proxy.writeError(w, r, err)
 	}
 }
 
-// Close stops everything the Balancer started.
+// serve runs the attempts for one request. It returns the error to answer
+// with, or nil once a response went to the client.
+func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, s *backendSet, body *retryBody, start time.Time) error {
+	var triedBuf [4]*Backend
+	tried := triedBuf[:0]
+	err := ErrNoBackend
+	now := start
+	for try := 0; try < b.cfg.retry.MaxTries; try++ {
+		if try > 0 {
+			now = b.cfg.now()
+			if !retryable(r.Method, r.Header, failureClass(err), body.state()) ||
+				now.Sub(start) >= b.cfg.retry.MaxDuration || r.Context().Err() != nil {
+				break
+			}
+		}
+		if try > 0 && !b.budget.allow(now) {
+			b.cfg.logger.LogAttrs(r.Context(), slog.LevelDebug, "frontdoor: retry budget exhausted",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path))
+			break
+		}
+		be, kind := b.pick(r, s, tried, now)
+		if be == nil {
+			break
+		}
+		tried = append(tried, be)
+		be.requests.Add(1)
+		if try > 0 {
+			be.retries.Add(1)
+		}
+		if body != nil {
+			r.Body = body.attempt()
+		}
+		err = b.try(w, r, be, kind)
+		if err == nil {
+			return nil
+		}
+		if berr, ok := errors.AsType[*BackendError](err); ok && berr.responded {
+			return nil
+		}
+		b.cfg.logger.LogAttrs(r.Context(), slog.LevelDebug, "frontdoor: attempt failed",
+			slog.String("backend", be.name), slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Int("try", try+1), slog.Any("err", err))
+		if kind == pickPanic {
+			// Every backend is ejected: one try each request, so that a
+			// dead pool answers within one dial timeout and is not
+			// hammered with retries.
+			break
+		}
+	}
+	return err
+}
+
+// pickKind says how a backend was admitted, for passive health.
+type pickKind uint8
+
+const (
+	pickNormal pickKind = iota
+	pickTrial           // the one trial request of a half-open backend
+	pickPanic           // an unhealthy backend picked in panic mode
+)
+
+// pick chooses an eligible backend not tried yet for this request.
+func (b *Balancer) pick(r *http.Request, s *backendSet, tried []*Backend, now time.Time) (*Backend, pickKind) {
+	v := b.eligible(s, now)
+	for range 3 {
+		be := b.cfg.strategy.Pick(r, v.list)
+		if be == nil {
+			return nil, pickNormal
+		}
+		if slices.Contains(tried, be) {
+			continue
+		}
+		if ok, kind := b.admit(be, v); ok {
+			return be, kind
+		}
+	}
+	// The strategy keeps choosing backends already tried (a hash does):
+	// let it choose among the others.
+	rest := make([]*Backend, 0, len(v.list))
+	for _, c := range v.list {
+		if !slices.Contains(tried, c) {
+			rest = append(rest, c)
+		}
+	}
+	for len(rest) > 0 {
+		be := b.cfg.strategy.Pick(r, rest)
+		if be == nil {
+			return nil, pickNormal
+		}
+		if ok, kind := b.admit(be, v); ok {
+			return be, kind
+		}
+		rest = slices.DeleteFunc(rest, func(c *Backend) bool { return c == be })
+	}
+	return nil, pickNormal
+}
+
+// try runs one attempt on be and records its outcome for passive health.
+func (b *Balancer) try(w http.ResponseWriter, r *http.Request, be *Backend, kind pickKind) error {
+	p := &b.cfg.passive
+	t0 := b.cfg.now()
+	var sw *statusWriter
+	if p.Count5xx || p.SlowThreshold > 0 || b.cfg.headerLatency {
+		sw = &statusWriter{ResponseWriter: w, now: b.cfg.now}
+		w = sw
+	}
+	err := be.fwd.forward(w, r)
+	t1 := b.cfg.now()
+	a := attempt{be: be, kind: kind, err: err}
+	switch {
+	case err != nil && errors.Is(err, ErrClientGone):
+		a.ignore = true
+	case err != nil:
+		a.failed = true
+	case sw != nil && p.Count5xx && sw.code >= 500:
+		a.failed, a.err = true, fmt.Errorf("frontdoor: backend answered %d", sw.code)
+	case sw != nil && p.SlowThreshold > 0 && sw.at.Sub(t0) > p.SlowThreshold:
+		a.failed, a.err = true, fmt.Errorf("frontdoor: backend slower than %v", p.SlowThreshold)
+	case sw != nil && b.cfg.headerLatency && sw.code != 0:
+		be.lat.observe(sw.at.Sub(t0), t1)
+	default:
+		be.lat.observe(t1.Sub(t0), t1)
+	}
+	b.record(a, t1)
+	return err
+}
+
+// statusWriter notes the status code and when the response headers went
+// out, for the 5xx and slow-response rules.
+type statusWriter struct {
+	http.ResponseWriter
+	now  func() time.Time
+	code int
+	at   time.Time
+}
+
+func (sw *statusWriter) WriteHeader(code int) {
+	if sw.code == 0 && code >= 200 {
+		sw.code, sw.at = code, sw.now()
+	}
+	sw.ResponseWriter.WriteHeader(code)
+}
+
+func (sw *statusWriter) Write(p []byte) (int, error) {
+	if sw.code == 0 {
+		sw.code, sw.at = http.StatusOK, sw.now()
+	}
+	return sw.ResponseWriter.Write(p)
+}
+
+func (sw *statusWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter }
+
+// Close stops the Balancer's health checks and drain timers, closes idle
+// connections and open upgraded streams to every backend, and makes
+// SetBackends fail. It does not wait for in-flight requests: call it after
+// [net/http.Server.Shutdown] returned. Close is idempotent and always
+// returns nil.
 func (b *Balancer) Close() error {
-	for _, be := range b.backends {
-		be.fwd.closeIdle()
+	b.setMu.Lock()
+	if b.closed {
+		b.setMu.Unlock()
+		return nil
+	}
+	b.closed = true
+	var all []*Backend
+	if s := b.set.Load(); s != nil {
+		all = s.members
+	}
+	all = slices.Concat(all, b.draining)
+	for _, be := range b.draining {
+		be.drainStop()
+	}
+	b.draining = nil
+	b.setMu.Unlock()
+	if b.checker != nil {
+		b.checker.stop()
+	}
+	for _, be := range all {
 		be.fwd.closeStreams()
+		be.fwd.closeIdle()
 	}
 	return nil
 }

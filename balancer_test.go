@@ -1,0 +1,690 @@
+package frontdoor
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// balTestClock is an injected clock for health and budget timing.
+type balTestClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newBalTestClock() *balTestClock {
+	return &balTestClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+func (c *balTestClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *balTestClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func withBalTestClock(c *balTestClock) BalancerOption {
+	return balancerOptionFunc(func(cfg *balancerConfig) { cfg.now = c.now })
+}
+
+var balTestQuiet = WithLogger(slog.New(slog.DiscardHandler))
+
+// balTestBackend is a real backend whose behaviour a test switches:
+// answer "name" (or "name:body" when there is a body), hang up without a
+// response (a broken exchange), or block until released.
+type balTestBackend struct {
+	*httptest.Server
+	name    string
+	mode    atomic.Int32 // balModeOK, balModeHangup, balModeBlock
+	hits    atomic.Int64
+	release chan struct{}
+	entered chan struct{}
+}
+
+const (
+	balModeOK int32 = iota
+	balModeHangup
+	balModeBlock
+	balMode503
+)
+
+func newBalTestBackend(t *testing.T, name string) *balTestBackend {
+	t.Helper()
+	tb := &balTestBackend{name: name, release: make(chan struct{}), entered: make(chan struct{}, 100)}
+	tb.Server = httptest.NewServer(http.HandlerFunc(tb.serve))
+	t.Cleanup(tb.Close)
+	return tb
+}
+
+func (tb *balTestBackend) serve(w http.ResponseWriter, r *http.Request) {
+	tb.hits.Add(1)
+	switch tb.mode.Load() {
+	case balModeHangup:
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+		return
+	case balModeBlock:
+		tb.entered <- struct{}{}
+		<-tb.release
+	case balMode503:
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	if len(body) > 0 {
+		fmt.Fprintf(w, "%s:%s", tb.name, body)
+		return
+	}
+	io.WriteString(w, tb.name)
+}
+
+// balTestDeadURL returns the URL of a listener that was closed: dialing it
+// is refused.
+func balTestDeadURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return "http://" + addr
+}
+
+func newBalTestBalancer(t *testing.T, urls []string, opts ...BalancerOption) *Balancer {
+	t.Helper()
+	b, err := NewBalancer(urls, append([]BalancerOption{balTestQuiet}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+// balTestDo sends one request through h and returns status and body.
+func balTestDo(h http.Handler, method, body string, hdr ...string) (int, string) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	r := httptest.NewRequest(method, "/x", rd)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Code, w.Body.String()
+}
+
+func balTestStatus(t *testing.T, b *Balancer, url string) BackendStatus {
+	t.Helper()
+	for _, st := range b.Backends() {
+		if st.URL == url {
+			return st
+		}
+	}
+	t.Fatalf("backend %s not in snapshot", url)
+	return BackendStatus{}
+}
+
+func TestBalancerRoundRobinSequence(t *testing.T) {
+	a, bb, c := newBalTestBackend(t, "a"), newBalTestBackend(t, "b"), newBalTestBackend(t, "c")
+	b := newBalTestBalancer(t, []string{a.URL, bb.URL, c.URL}, WithWeights(5, 1, 1))
+	var got []string
+	for range 14 {
+		code, body := balTestDo(b, http.MethodGet, "")
+		require.Equal(t, http.StatusOK, code)
+		got = append(got, body)
+	}
+	assert.Equal(t, "aabacaaaabacaa", strings.Join(got, ""))
+	assert.Positive(t, balTestStatus(t, b, a.URL).Latency)
+	assert.EqualValues(t, 10, balTestStatus(t, b, a.URL).Requests)
+}
+
+func TestBalancerLeastConnAvoidsSlowBackend(t *testing.T) {
+	slow, fast := newBalTestBackend(t, "slow"), newBalTestBackend(t, "fast")
+	slow.mode.Store(balModeBlock)
+	b := newBalTestBalancer(t, []string{slow.URL, fast.URL}, WithStrategy(LeastConn()))
+	done := make(chan int, 1)
+	// Until the slow backend holds a request, ties go either way: send
+	// requests until one blocks there.
+	go func() {
+		for {
+			code, body := balTestDo(b, http.MethodGet, "")
+			if body == "slow" || code != http.StatusOK {
+				done <- code
+				return
+			}
+		}
+	}()
+	<-slow.entered
+	for range 20 {
+		_, body := balTestDo(b, http.MethodGet, "")
+		assert.Equal(t, "fast", body)
+	}
+	close(slow.release)
+	assert.Equal(t, http.StatusOK, <-done)
+}
+
+func TestBalancerFailover(t *testing.T) {
+	a, bb, c := newBalTestBackend(t, "a"), newBalTestBackend(t, "b"), newBalTestBackend(t, "c")
+	b := newBalTestBalancer(t, []string{a.URL, bb.URL, c.URL})
+	for range 6 {
+		code, _ := balTestDo(b, http.MethodGet, "")
+		require.Equal(t, http.StatusOK, code)
+	}
+	bb.Close() // mid-run: dials to b are refused from now on
+	for range 30 {
+		code, body := balTestDo(b, http.MethodGet, "")
+		assert.Equal(t, http.StatusOK, code)
+		assert.NotEqual(t, "b", body)
+	}
+	st := balTestStatus(t, b, bb.URL)
+	assert.Equal(t, StateEjected, st.State)
+	assert.EqualValues(t, 3, st.Failures, "ejected after MaxFails, then skipped")
+	assert.EqualValues(t, 2+3, st.Requests)
+}
+
+func TestBalancerRetryNotSentPOSTKeepsBody(t *testing.T) {
+	for _, chunked := range []bool{false, true} {
+		t.Run(fmt.Sprint("chunked=", chunked), func(t *testing.T) {
+			echo := newBalTestBackend(t, "echo")
+			dead := balTestDeadURL(t)
+			b := newBalTestBalancer(t, []string{dead, echo.URL})
+			r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader("payload"))
+			if chunked {
+				r.Body = io.NopCloser(strings.NewReader("payload"))
+				r.ContentLength = -1
+			}
+			w := httptest.NewRecorder()
+			b.ServeHTTP(w, r)
+			assert.Equal(t, http.StatusOK, w.Code)
+			assert.Equal(t, "echo:payload", w.Body.String())
+			assert.EqualValues(t, 1, balTestStatus(t, b, dead).Failures)
+			assert.EqualValues(t, 1, balTestStatus(t, b, echo.URL).Retries)
+		})
+	}
+}
+
+func TestBalancerRetryAfterRequestLeft(t *testing.T) {
+	tests := []struct {
+		name     string
+		method   string
+		body     string
+		hdr      []string
+		buffer   int64
+		wantCode int
+		wantBody string
+	}{
+		{name: "GET retried", method: http.MethodGet, wantCode: 200, wantBody: "echo"},
+		{name: "DELETE retried", method: http.MethodDelete, wantCode: 200, wantBody: "echo"},
+		{name: "POST not retried", method: http.MethodPost, body: "x", wantCode: 502},
+		{name: "bodiless POST not retried", method: http.MethodPost, wantCode: 502},
+		{name: "POST with key, body lost", method: http.MethodPost, body: "x", hdr: []string{"Idempotency-Key", "k1"}, wantCode: 502},
+		{name: "POST with key, body buffered", method: http.MethodPost, body: "payload", hdr: []string{"Idempotency-Key", "k1"}, buffer: 1 << 10, wantCode: 200, wantBody: "echo:payload"},
+		{name: "PUT buffered", method: http.MethodPut, body: "payload", buffer: 1 << 10, wantCode: 200, wantBody: "echo:payload"},
+		{name: "PUT over the buffer", method: http.MethodPut, body: strings.Repeat("y", 100), buffer: 10, wantCode: 502},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hang, echo := newBalTestBackend(t, "hang"), newBalTestBackend(t, "echo")
+			hang.mode.Store(balModeHangup)
+			b := newBalTestBalancer(t, []string{hang.URL, echo.URL}, WithRetryPolicy(RetryPolicy{BufferBody: tt.buffer}))
+			code, body := balTestDo(b, tt.method, tt.body, tt.hdr...)
+			assert.Equal(t, tt.wantCode, code)
+			if tt.wantBody != "" {
+				assert.Equal(t, tt.wantBody, body)
+			}
+			assert.EqualValues(t, 1, hang.hits.Load())
+			if tt.wantCode == 502 {
+				assert.Zero(t, echo.hits.Load(), "never sent twice")
+			}
+		})
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	key := http.Header{"Idempotency-Key": {"k"}}
+	tests := []struct {
+		method string
+		hdr    http.Header
+		class  error
+		body   bodyState
+		want   bool
+	}{
+		{"POST", nil, ErrNotSent, bodyUnread, true},
+		{"POST", nil, ErrNotSent, bodyReplayable, true},
+		{"POST", nil, ErrNotSent, bodyConsumed, false},
+		{"POST", nil, ErrBroken, bodyEmpty, false},
+		{"POST", nil, ErrTimeout, bodyReplayable, false},
+		{"POST", key, ErrTimeout, bodyReplayable, true},
+		{"POST", key, ErrBroken, bodyConsumed, false},
+		{"PATCH", nil, ErrBroken, bodyEmpty, false},
+		{"GET", nil, ErrBroken, bodyEmpty, true},
+		{"GET", nil, ErrTimeout, bodyEmpty, true},
+		{"HEAD", nil, ErrTimeout, bodyEmpty, true},
+		{"OPTIONS", nil, ErrBroken, bodyEmpty, true},
+		{"TRACE", nil, ErrBroken, bodyEmpty, true},
+		{"PUT", nil, ErrBroken, bodyReplayable, true},
+		{"PUT", nil, ErrBroken, bodyConsumed, false},
+		{"DELETE", nil, ErrTimeout, bodyUnread, true},
+		{"GET", nil, ErrClientGone, bodyEmpty, false},
+		{"GET", nil, ErrNotSent, bodyEmpty, true},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%v/%d/key=%v", tt.method, tt.class, tt.body, tt.hdr != nil), func(t *testing.T) {
+			assert.Equal(t, tt.want, retryable(tt.method, tt.hdr, tt.class, tt.body))
+		})
+	}
+	be := &BackendError{Class: ErrTimeout, Err: io.EOF}
+	assert.Equal(t, ErrTimeout, failureClass(be))
+	assert.Equal(t, ErrClientGone, failureClass(&BackendError{Class: ErrClientGone}))
+	assert.Equal(t, ErrBroken, failureClass(io.EOF))
+}
+
+func TestRetryBodyReplay(t *testing.T) {
+	rb := newRetryBody(io.NopCloser(strings.NewReader("hello world")), 64)
+	assert.Equal(t, bodyUnread, rb.state())
+	first := rb.attempt()
+	p := make([]byte, 5)
+	n, err := first.Read(p)
+	require.NoError(t, err)
+	assert.Equal(t, "hello", string(p[:n]))
+	assert.Equal(t, bodyReplayable, rb.state())
+	require.NoError(t, first.Close())
+
+	second := rb.attempt()
+	_, err = first.Read(p)
+	assert.ErrorIs(t, err, errBodyGone, "the old attempt is cut off")
+	all, err := io.ReadAll(second)
+	require.NoError(t, err)
+	assert.Equal(t, "hello world", string(all))
+	all, err = io.ReadAll(rb.attempt())
+	require.NoError(t, err)
+	assert.Equal(t, "hello world", string(all))
+
+	small := newRetryBody(io.NopCloser(strings.NewReader("hello world")), 4)
+	_, _ = io.ReadAll(small.attempt())
+	assert.Equal(t, bodyConsumed, small.state())
+	_, err = small.attempt().Read(p)
+	assert.ErrorIs(t, err, errBodyGone)
+	var nilBody *retryBody
+	assert.Equal(t, bodyEmpty, nilBody.state())
+}
+
+func TestBalancerRetryBudgetExhausted(t *testing.T) {
+	clk := newBalTestClock()
+	live := newBalTestBackend(t, "live")
+	dead := balTestDeadURL(t)
+	b := newBalTestBalancer(t, []string{dead, live.URL}, withBalTestClock(clk),
+		WithPassiveHealth(PassiveHealth{MaxFails: -1}),
+		WithRetryPolicy(RetryPolicy{BudgetFloor: 1, BudgetRatio: 0.5}))
+	var codes []int
+	// Round-robin picks: dead then the retry on live, dead (no retry
+	// left), live, dead (no retry left).
+	for range 4 {
+		code, _ := balTestDo(b, http.MethodGet, "")
+		codes = append(codes, code)
+	}
+	assert.Equal(t, []int{200, 502, 200, 502}, codes, "one retry per second, then none")
+	clk.advance(time.Second)
+	codes = codes[:0]
+	for range 2 { // live, then dead with a retry on live
+		code, _ := balTestDo(b, http.MethodGet, "")
+		codes = append(codes, code)
+	}
+	assert.Equal(t, []int{200, 200}, codes, "the budget refills")
+}
+
+func TestBalancerAllDownAnswersFast(t *testing.T) {
+	b := newBalTestBalancer(t, []string{balTestDeadURL(t), balTestDeadURL(t), balTestDeadURL(t)})
+	start := time.Now()
+	for range 5 {
+		code, body := balTestDo(b, http.MethodGet, "")
+		assert.Contains(t, []int{http.StatusBadGateway, http.StatusServiceUnavailable}, code)
+		assert.NotContains(t, body, "127.0.0.1", "no address leaks to the client")
+	}
+	assert.Less(t, time.Since(start), 5*time.Second)
+}
+
+func TestBalancerDrainOnRemoval(t *testing.T) {
+	slow, fast := newBalTestBackend(t, "slow"), newBalTestBackend(t, "fast")
+	slow.mode.Store(balModeBlock)
+	var mu sync.Mutex
+	var events []StateChange
+	b := newBalTestBalancer(t, []string{slow.URL, fast.URL}, WithDrainTimeout(50*time.Millisecond),
+		WithOnStateChange(func(c StateChange) { mu.Lock(); events = append(events, c); mu.Unlock() }))
+	done := make(chan string, 1)
+	go func() {
+		code, body := balTestDo(b, http.MethodGet, "")
+		done <- fmt.Sprint(code, body)
+	}()
+	<-slow.entered
+	require.NoError(t, b.SetBackends([]BackendSpec{{URL: fast.URL}}))
+	st := balTestStatus(t, b, slow.URL)
+	assert.Equal(t, StateDraining, st.State)
+	assert.EqualValues(t, 1, st.InFlight)
+	for range 10 {
+		_, body := balTestDo(b, http.MethodGet, "")
+		assert.Equal(t, "fast", body)
+	}
+	close(slow.release)
+	assert.Equal(t, "200slow", <-done, "the in-flight request finishes")
+	assert.Eventually(t, func() bool { return len(b.Backends()) == 1 }, 5*time.Second, 10*time.Millisecond,
+		"the drained backend leaves after the drain timeout")
+	mu.Lock()
+	assert.Equal(t, StateDraining, events[0].To)
+	mu.Unlock()
+}
+
+func TestBalancerSetBackendsKeepsStateAndReAdds(t *testing.T) {
+	a, c := newBalTestBackend(t, "a"), newBalTestBackend(t, "c")
+	b := newBalTestBalancer(t, []string{a.URL, c.URL}, WithDrainTimeout(time.Hour))
+	balTestDo(b, http.MethodGet, "")
+	require.NoError(t, b.SetBackends([]BackendSpec{{URL: a.URL, Weight: 3}}))
+	require.Len(t, b.Backends(), 2)
+	require.NoError(t, b.SetBackends([]BackendSpec{{URL: a.URL, Weight: 3}, {URL: c.URL}}))
+	sts := b.Backends()
+	require.Len(t, sts, 2, "re-added, no longer draining")
+	assert.Equal(t, 3, sts[0].Weight)
+	assert.EqualValues(t, 1, sts[0].Requests, "counters survive an update")
+	assert.Equal(t, StateHealthy, sts[1].State)
+
+	for _, give := range [][]BackendSpec{nil, {{URL: "ftp://x"}}, {{URL: a.URL}, {URL: a.URL}}, {{URL: a.URL, Weight: -1}}} {
+		assert.Error(t, b.SetBackends(give), "%v", give)
+	}
+	assert.Len(t, b.Backends(), 2, "a bad update changes nothing")
+}
+
+func TestNewBalancerErrors(t *testing.T) {
+	ok := []string{"http://127.0.0.1:1"}
+	tests := []struct {
+		name string
+		urls []string
+		opts []BalancerOption
+		want string
+	}{
+		{"empty", nil, nil, "no backends"},
+		{"scheme", []string{"ftp://x"}, nil, "bad backend URL"},
+		{"no host", []string{"http://"}, nil, "bad backend URL"},
+		{"garbage", []string{"://"}, nil, "bad backend URL"},
+		{"weights count", ok, []BalancerOption{WithWeights(1, 2)}, "WithWeights"},
+		{"weight zero", ok, []BalancerOption{WithWeights(0)}, "WithWeights"},
+		{"drain", ok, []BalancerOption{WithDrainTimeout(-1)}, "WithDrainTimeout"},
+		{"percent", ok, []BalancerOption{WithPassiveHealth(PassiveHealth{MaxEjectionPercent: 101})}, "WithPassiveHealth"},
+		{"ejection", ok, []BalancerOption{WithPassiveHealth(PassiveHealth{BaseEjection: -time.Second})}, "WithPassiveHealth"},
+		{"retry", ok, []BalancerOption{WithRetryPolicy(RetryPolicy{MaxTries: -1})}, "WithRetryPolicy"},
+		{"check path", ok, []BalancerOption{WithHealthCheck(HealthCheck{Path: "healthz"})}, "WithHealthCheck"},
+		{"check timeout", ok, []BalancerOption{WithHealthCheck(HealthCheck{Interval: time.Second, Timeout: time.Minute})}, "WithHealthCheck"},
+		{"trusted proxy", ok, []BalancerOption{WithTrustedProxies("not-an-ip")}, "trusted proxy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := NewBalancer(tt.urls, tt.opts...)
+			require.Error(t, err)
+			assert.Nil(t, b)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.True(t, strings.HasPrefix(err.Error(), "frontdoor: "), err.Error())
+		})
+	}
+}
+
+func TestBalancerZeroValue(t *testing.T) {
+	var b Balancer
+	code, _ := balTestDo(&b, http.MethodGet, "")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Empty(t, b.Backends())
+	assert.Error(t, b.SetBackends([]BackendSpec{{URL: "http://127.0.0.1:1"}}))
+	code, _ = balTestDo(&b, http.MethodGet, "")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.NoError(t, b.Close())
+}
+
+func TestBalancerConcurrentTrafficFlipsAndUpdates(t *testing.T) {
+	var urls []string
+	var flappers []*balTestBackend
+	for i := range 4 {
+		tb := newBalTestBackend(t, fmt.Sprint(i))
+		urls = append(urls, tb.URL)
+		if i >= 2 {
+			flappers = append(flappers, tb)
+		}
+	}
+	extra := newBalTestBackend(t, "extra")
+	b := newBalTestBalancer(t, urls, WithStrategy(PowerOfTwo()), WithDrainTimeout(10*time.Millisecond),
+		WithPassiveHealth(PassiveHealth{MaxFails: 1, BaseEjection: time.Millisecond}),
+		WithRetryPolicy(RetryPolicy{BudgetFloor: 1e6}),
+		WithHealthCheck(HealthCheck{Interval: 2 * time.Millisecond, HealthyThreshold: 1, UnhealthyThreshold: 1}))
+	stop := make(chan struct{})
+	var bg sync.WaitGroup
+	bg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			flappers[i%2].mode.Store(int32(i % 2)) // ok <-> hangup
+			specs := []BackendSpec{{URL: urls[0]}, {URL: urls[1]}, {URL: urls[2]}, {URL: urls[3]}}
+			if i%2 == 0 {
+				specs = append(specs, BackendSpec{URL: extra.URL, Weight: 2})
+			}
+			assert.NoError(t, b.SetBackends(specs))
+			_ = b.Backends()
+			time.Sleep(time.Millisecond)
+		}
+	})
+	var ok, failed atomic.Int64
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			for range 40 {
+				code, _ := balTestDo(b, http.MethodGet, "")
+				if code == http.StatusOK {
+					ok.Add(1)
+				} else {
+					failed.Add(1)
+					assert.Contains(t, []int{502, 503}, code)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	bg.Wait()
+	assert.EqualValues(t, 2000, ok.Load()+failed.Load())
+	assert.Greater(t, ok.Load(), int64(1900), "two backends always work and retries cover the flapping ones")
+	for _, st := range b.Backends() {
+		assert.Zero(t, st.InFlight, st.URL)
+	}
+}
+
+func TestBalancerMaxTryDuration(t *testing.T) {
+	clk := newBalTestClock()
+	live := newBalTestBackend(t, "live")
+	slowHang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		clk.advance(3 * time.Second)
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+		}
+	}))
+	t.Cleanup(slowHang.Close)
+	b := newBalTestBalancer(t, []string{slowHang.URL, live.URL}, withBalTestClock(clk),
+		WithRetryPolicy(RetryPolicy{MaxDuration: 2 * time.Second}))
+	code, _ := balTestDo(b, http.MethodGet, "")
+	assert.Equal(t, http.StatusBadGateway, code, "no new attempt after MaxDuration")
+	assert.Zero(t, live.hits.Load())
+}
+
+func TestBalancerMaxTriesOne(t *testing.T) {
+	live := newBalTestBackend(t, "live")
+	b := newBalTestBalancer(t, []string{balTestDeadURL(t), live.URL}, WithRetryPolicy(RetryPolicy{MaxTries: 1}))
+	code, _ := balTestDo(b, http.MethodGet, "")
+	assert.Equal(t, http.StatusBadGateway, code)
+	code, _ = balTestDo(b, http.MethodGet, "")
+	assert.Equal(t, http.StatusOK, code)
+}
+
+func TestBalancerStrategyReturnsNil(t *testing.T) {
+	live := newBalTestBackend(t, "live")
+	none := StrategyFunc(func(*http.Request, []*Backend) *Backend { return nil })
+	b := newBalTestBalancer(t, []string{live.URL}, WithStrategy(none))
+	code, _ := balTestDo(b, http.MethodGet, "")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+}
+
+func TestBalancerCallbackMayUseBalancer(t *testing.T) {
+	a, c := newBalTestBackend(t, "a"), newBalTestBackend(t, "c")
+	var b *Balancer
+	var seen atomic.Int64
+	b = newBalTestBalancer(t, []string{a.URL, c.URL}, WithOnStateChange(func(StateChange) {
+		seen.Add(int64(len(b.Backends()))) // must not deadlock
+	}))
+	require.NoError(t, b.SetBackends([]BackendSpec{{URL: a.URL}}))
+	assert.EqualValues(t, 2, seen.Load())
+}
+
+// newBalTestStreamBackend answers Upgrade: websocket requests with 101 and
+// then echoes lines over the raw connection, and plain requests with "ws".
+func newBalTestStreamBackend(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "websocket" {
+			io.WriteString(w, "ws")
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+		brw.Flush()
+		for {
+			line, err := brw.ReadString('\n')
+			if err != nil {
+				return
+			}
+			brw.WriteString(line)
+			brw.Flush()
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestBalancerDrainKeepsStreamsThenClosesThem(t *testing.T) {
+	ws, other := newBalTestStreamBackend(t), newBalTestBackend(t, "other")
+	b := newBalTestBalancer(t, []string{ws.URL}, WithDrainTimeout(200*time.Millisecond))
+	front := httptest.NewServer(b)
+	t.Cleanup(front.Close)
+
+	conn, err := net.Dial("tcp", front.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: front\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	require.NoError(t, err)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	echo := func(msg string) (string, error) {
+		if _, err := io.WriteString(conn, msg+"\n"); err != nil {
+			return "", err
+		}
+		line, err := br.ReadString('\n')
+		return strings.TrimSuffix(line, "\n"), err
+	}
+	got, err := echo("one")
+	require.NoError(t, err)
+	require.Equal(t, "one", got)
+	counted := balTestStatus(t, b, ws.URL).Streams == 1
+
+	require.NoError(t, b.SetBackends([]BackendSpec{{URL: other.URL}}))
+	_, body := balTestDo(b, http.MethodGet, "")
+	assert.Equal(t, "other", body, "new requests avoid the removed backend")
+	got, err = echo("two")
+	require.NoError(t, err, "the open stream survives the removal")
+	assert.Equal(t, "two", got)
+	assert.Equal(t, StateDraining, balTestStatus(t, b, ws.URL).State)
+
+	if !counted {
+		t.Log("this forwarder does not track streams; closing them after the drain is not checked")
+		return
+	}
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err = br.ReadString('\n')
+	assert.Error(t, err, "the stream is closed once the drain timeout passed")
+}
+
+func TestBalancerNoRetryAfterResponseStarted(t *testing.T) {
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		t.Run(method, func(t *testing.T) {
+			var cutHits atomic.Int64
+			cut := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				cutHits.Add(1)
+				w.Header().Set("Content-Length", "100")
+				w.WriteHeader(http.StatusOK)
+				io.WriteString(w, "partial")
+				w.(http.Flusher).Flush()
+				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+					_ = conn.Close() // reset mid-response
+				}
+			}))
+			t.Cleanup(cut.Close)
+			echo := newBalTestBackend(t, "echo")
+			b := newBalTestBalancer(t, []string{cut.URL, echo.URL})
+			front := httptest.NewServer(b)
+			t.Cleanup(front.Close)
+
+			req, err := http.NewRequest(method, front.URL+"/x", strings.NewReader("body"))
+			require.NoError(t, err)
+			resp, err := front.Client().Do(req)
+			if err == nil {
+				_, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			assert.Error(t, err, "the client sees the truncation")
+			assert.EqualValues(t, 1, cutHits.Load())
+			assert.Zero(t, echo.hits.Load(), "a response that started is never retried")
+		})
+	}
+}
+
+func TestBalancerHashClientIPBehindTrustedProxy(t *testing.T) {
+	var urls []string
+	for i := range 4 {
+		urls = append(urls, newBalTestBackend(t, fmt.Sprint(i)).URL)
+	}
+	// httptest requests come from 192.0.2.1.
+	direct := newBalTestBalancer(t, urls, WithStrategy(HashClientIP()))
+	behind := newBalTestBalancer(t, urls, WithStrategy(HashClientIP()), WithTrustedProxies("192.0.2.1"))
+	directSeen, behindSeen := map[string]bool{}, map[string]bool{}
+	for i := range 40 {
+		client := fmt.Sprintf("198.51.100.%d", i)
+		_, body := balTestDo(direct, http.MethodGet, "", "X-Forwarded-For", client)
+		directSeen[body] = true
+		_, first := balTestDo(behind, http.MethodGet, "", "X-Forwarded-For", client)
+		_, again := balTestDo(behind, http.MethodGet, "", "X-Forwarded-For", client)
+		assert.Equal(t, first, again, "one client sticks to one backend")
+		behindSeen[first] = true
+	}
+	assert.Len(t, directSeen, 1, "an untrusted X-Forwarded-For is ignored: one peer, one backend")
+	assert.Len(t, behindSeen, 4, "clients behind a trusted proxy spread by their own address")
+}

@@ -1,0 +1,461 @@
+package frontdoor_test
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/frontdoor-go/frontdoor"
+)
+
+// balExampleBackend starts a backend that answers with its name.
+func balExampleBackend(name string) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, name)
+	}))
+}
+
+// balExampleGet sends one request through h and returns the response body, or
+// the status when it is not 200.
+func balExampleGet(h http.Handler, header ...string) string {
+	r := httptest.NewRequest(http.MethodGet, "/api/items", nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		return fmt.Sprint(w.Code)
+	}
+	return w.Body.String()
+}
+
+// balExampleQuiet keeps the examples' output free of log lines.
+var balExampleQuiet = frontdoor.WithLogger(slog.New(slog.DiscardHandler))
+
+func ExampleNewBalancer() {
+	a, b := balExampleBackend("a"), balExampleBackend("b")
+	defer a.Close()
+	defer b.Close()
+
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL}, balExampleQuiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	for range 4 {
+		fmt.Print(balExampleGet(lb), " ")
+	}
+	fmt.Println()
+	// Output: a b a b
+}
+
+func ExampleNewBalancer_failover() {
+	a, b, c := balExampleBackend("a"), balExampleBackend("b"), balExampleBackend("c")
+	defer a.Close()
+	defer c.Close()
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL, c.URL}, balExampleQuiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	b.Close() // b dies: its requests are retried on c until b is ejected
+	var got []string
+	for range 8 {
+		got = append(got, balExampleGet(lb))
+	}
+	fmt.Println(strings.Join(got, " "))
+	for _, st := range lb.Backends() {
+		fmt.Println(st.State, st.Failures)
+	}
+	// Output:
+	// a c a c a a c a
+	// healthy 0
+	// ejected 3
+	// healthy 0
+}
+
+func ExampleRoundRobin() {
+	a, b, c := balExampleBackend("a"), balExampleBackend("b"), balExampleBackend("c")
+	defer a.Close()
+	defer b.Close()
+	defer c.Close()
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL, c.URL},
+		frontdoor.WithStrategy(frontdoor.RoundRobin()), frontdoor.WithWeights(5, 1, 1), balExampleQuiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	for range 7 {
+		fmt.Print(balExampleGet(lb), " ")
+	}
+	fmt.Println()
+	// Output: a a b a c a a
+}
+
+// balExampleBusy starts a backend whose first request blocks until release is
+// closed, and returns a function that sends that request through h and
+// waits until it is in flight.
+func balExampleBusy() (srv *httptest.Server, occupy func(h http.Handler), release func()) {
+	entered, done := make(chan struct{}), make(chan struct{})
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		close(entered)
+		<-done
+		io.WriteString(w, "busy")
+	}))
+	finished := make(chan struct{})
+	occupy = func(h http.Handler) {
+		go func() { balExampleGet(h); close(finished) }()
+		<-entered
+	}
+	release = func() { close(done); <-finished }
+	return srv, occupy, release
+}
+
+func ExampleLeastConn() {
+	busy, occupy, release := balExampleBusy()
+	idle := balExampleBackend("idle")
+	defer busy.Close()
+	defer idle.Close()
+	lb, err := frontdoor.NewBalancer([]string{busy.URL},
+		frontdoor.WithStrategy(frontdoor.LeastConn()), balExampleQuiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	occupy(lb) // one request in flight on busy
+	if err := lb.SetBackends([]frontdoor.BackendSpec{{URL: busy.URL}, {URL: idle.URL}}); err != nil {
+		panic(err)
+	}
+	for range 3 {
+		fmt.Print(balExampleGet(lb), " ")
+	}
+	fmt.Println()
+	release()
+	// Output: idle idle idle
+}
+
+func ExamplePowerOfTwo() {
+	busy, occupy, release := balExampleBusy()
+	idle := balExampleBackend("idle")
+	defer busy.Close()
+	defer idle.Close()
+	lb, err := frontdoor.NewBalancer([]string{busy.URL},
+		frontdoor.WithStrategy(frontdoor.PowerOfTwo()), balExampleQuiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	occupy(lb)
+	if err := lb.SetBackends([]frontdoor.BackendSpec{{URL: busy.URL}, {URL: idle.URL}}); err != nil {
+		panic(err)
+	}
+	// With two backends both are drawn every time: the idle one wins.
+	for range 3 {
+		fmt.Print(balExampleGet(lb), " ")
+	}
+	fmt.Println()
+	release()
+	// Output: idle idle idle
+}
+
+func ExampleRandom() {
+	a, b := balExampleBackend("a"), balExampleBackend("b")
+	defer a.Close()
+	defer b.Close()
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL},
+		frontdoor.WithStrategy(frontdoor.Random()), frontdoor.WithWeights(1, 3), balExampleQuiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	counts := map[string]int{}
+	for range 2000 {
+		counts[balExampleGet(lb)]++
+	}
+	fmt.Println("b got about three times as many:", counts["b"] > 2*counts["a"] && counts["b"] < 4*counts["a"])
+	// Output: b got about three times as many: true
+}
+
+func ExampleLeastLatency() {
+	fast := balExampleBackend("fast")
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(100 * time.Millisecond)
+		io.WriteString(w, "slow")
+	}))
+	defer fast.Close()
+	defer slow.Close()
+	lb, err := frontdoor.NewBalancer([]string{slow.URL, fast.URL},
+		frontdoor.WithStrategy(frontdoor.LeastLatency()), balExampleQuiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	// Once the slow backend has shown its latency, it gets no more
+	// requests while the fast one is idle.
+	counts := map[string]int{}
+	for range 10 {
+		counts[balExampleGet(lb)]++
+	}
+	fmt.Println("slow got at most one of 10:", counts["slow"] <= 1)
+	// Output: slow got at most one of 10: true
+}
+
+func ExampleHashHeader() {
+	a, b, c := balExampleBackend("a"), balExampleBackend("b"), balExampleBackend("c")
+	defer a.Close()
+	defer b.Close()
+	defer c.Close()
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL, c.URL},
+		frontdoor.WithStrategy(frontdoor.HashHeader("X-User")), balExampleQuiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	// Every request of one user reaches the same backend, on any gateway
+	// instance with the same backends.
+	for _, user := range []string{"alice", "bob"} {
+		first := balExampleGet(lb, "X-User", user)
+		same := true
+		for range 5 {
+			same = same && balExampleGet(lb, "X-User", user) == first
+		}
+		fmt.Println(user, "sticks to one backend:", same)
+	}
+	// Output:
+	// alice sticks to one backend: true
+	// bob sticks to one backend: true
+}
+
+func ExampleHashCookie() {
+	a, b := balExampleBackend("a"), balExampleBackend("b")
+	defer a.Close()
+	defer b.Close()
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL},
+		frontdoor.WithStrategy(frontdoor.HashCookie("session")), balExampleQuiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	first := balExampleGet(lb, "Cookie", "session=s-123")
+	fmt.Println(balExampleGet(lb, "Cookie", "theme=dark; session=s-123") == first)
+	// Output: true
+}
+
+func ExampleHashClientIP() {
+	a, b := balExampleBackend("a"), balExampleBackend("b")
+	defer a.Close()
+	defer b.Close()
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL},
+		frontdoor.WithStrategy(frontdoor.HashClientIP()), balExampleQuiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	// httptest requests all come from 192.0.2.1.
+	first := balExampleGet(lb)
+	fmt.Println(balExampleGet(lb) == first, balExampleGet(lb) == first)
+	// Output: true true
+}
+
+// A custom strategy: send everything to the first eligible backend, the
+// primary, and use the others only while it is ejected.
+func ExampleStrategyFunc() {
+	primary, backup := balExampleBackend("primary"), balExampleBackend("backup")
+	defer backup.Close()
+
+	firstEligible := frontdoor.StrategyFunc(func(_ *http.Request, backends []*frontdoor.Backend) *frontdoor.Backend {
+		// backends holds only the eligible ones, in configuration order.
+		return backends[0]
+	})
+	lb, err := frontdoor.NewBalancer([]string{primary.URL, backup.URL},
+		frontdoor.WithStrategy(firstEligible), balExampleQuiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	fmt.Println(balExampleGet(lb), balExampleGet(lb))
+	primary.Close()
+	// Failed attempts on the primary are retried on the backup; after
+	// three, the primary is ejected and the backup serves directly.
+	fmt.Println(balExampleGet(lb), balExampleGet(lb), balExampleGet(lb), balExampleGet(lb))
+	fmt.Println(lb.Backends()[0].State, lb.Backends()[0].Requests)
+	// Output:
+	// primary primary
+	// backup backup backup backup
+	// ejected 5
+}
+
+func ExampleWithOnStateChange() {
+	live, dead := balExampleBackend("live"), balExampleBackend("dead")
+	defer live.Close()
+	dead.Close()
+	names := map[string]string{live.URL: "live", dead.URL: "dead"}
+
+	lb, err := frontdoor.NewBalancer([]string{dead.URL, live.URL}, balExampleQuiet,
+		frontdoor.WithOnStateChange(func(c frontdoor.StateChange) {
+			fmt.Println(names[c.Backend], c.From, "->", c.To)
+		}))
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	for range 6 {
+		balExampleGet(lb)
+	}
+	if err := lb.SetBackends([]frontdoor.BackendSpec{{URL: live.URL}}); err != nil {
+		panic(err)
+	}
+	// Output:
+	// dead healthy -> ejected
+	// dead ejected -> draining
+}
+
+func ExampleParseStrategy() {
+	for _, name := range []string{"least-conn", "hash:header:X-User", "fastest"} {
+		_, err := frontdoor.ParseStrategy(name)
+		fmt.Println(name, err == nil)
+	}
+	_, err := frontdoor.ParseStrategy("fastest")
+	fmt.Println(strings.Contains(err.Error(), "round-robin"))
+	// Output:
+	// least-conn true
+	// hash:header:X-User true
+	// fastest false
+	// true
+}
+
+func ExampleWithRetryPolicy() {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "echo got %q", body)
+	}))
+	defer echo.Close()
+	dead := balExampleBackend("dead")
+	dead.Close()
+
+	lb, err := frontdoor.NewBalancer([]string{dead.URL, echo.URL}, balExampleQuiet,
+		frontdoor.WithRetryPolicy(frontdoor.RetryPolicy{MaxTries: 2, BufferBody: 64 << 10}))
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	// The POST cannot reach dead, so it is sent to echo, body intact.
+	r := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(`{"qty":1}`))
+	w := httptest.NewRecorder()
+	lb.ServeHTTP(w, r)
+	fmt.Println(w.Code, w.Body.String())
+	// Output: 200 echo got "{\"qty\":1}"
+}
+
+func ExampleWithPassiveHealth() {
+	live, dead := balExampleBackend("live"), balExampleBackend("dead")
+	defer live.Close()
+	dead.Close()
+	lb, err := frontdoor.NewBalancer([]string{dead.URL, live.URL}, balExampleQuiet,
+		frontdoor.WithPassiveHealth(frontdoor.PassiveHealth{MaxFails: 1, BaseEjection: time.Minute}))
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+
+	fmt.Println(balExampleGet(lb)) // dead fails once: ejected, retried on live
+	st := lb.Backends()[0]
+	fmt.Println(st.State, time.Until(st.EjectedUntil).Round(time.Minute))
+	// Output:
+	// live
+	// ejected 1m0s
+}
+
+func ExampleWithHealthCheck() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "a")
+	}))
+	defer srv.Close()
+	other := balExampleBackend("b")
+	defer other.Close()
+	lb, err := frontdoor.NewBalancer([]string{srv.URL, other.URL}, balExampleQuiet,
+		frontdoor.WithHealthCheck(frontdoor.HealthCheck{
+			Path: "/healthz", Interval: 10 * time.Millisecond, UnhealthyThreshold: 1,
+		}))
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close() // stops the checks
+
+	// No request needed: the failing check ejects the backend.
+	for lb.Backends()[0].State != frontdoor.StateEjected {
+		time.Sleep(time.Millisecond)
+	}
+	fmt.Println(lb.Backends()[0].State, balExampleGet(lb), balExampleGet(lb))
+	// Output: ejected b b
+}
+
+func ExampleBalancer_SetBackends() {
+	a, b := balExampleBackend("a"), balExampleBackend("b")
+	defer a.Close()
+	defer b.Close()
+	lb, err := frontdoor.NewBalancer([]string{a.URL}, balExampleQuiet)
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+	fmt.Println(balExampleGet(lb))
+
+	// Service discovery found b, twice as big; requests in flight on a
+	// are not disturbed.
+	err = lb.SetBackends([]frontdoor.BackendSpec{{URL: a.URL}, {URL: b.URL, Weight: 2}})
+	if err != nil {
+		panic(err)
+	}
+	var got []string
+	for range 6 {
+		got = append(got, balExampleGet(lb))
+	}
+	fmt.Println(strings.Join(got, " "))
+	// Output:
+	// a
+	// a b b a b b
+}
+
+func ExampleBalancer_Backends() {
+	a, b := balExampleBackend("a"), balExampleBackend("b")
+	defer a.Close()
+	defer b.Close()
+	lb, err := frontdoor.NewBalancer([]string{a.URL, b.URL}, balExampleQuiet, frontdoor.WithWeights(3, 1))
+	if err != nil {
+		panic(err)
+	}
+	defer lb.Close()
+	for range 8 {
+		balExampleGet(lb)
+	}
+	for _, st := range lb.Backends() {
+		fmt.Printf("weight=%d state=%s requests=%d in-flight=%d failures=%d\n",
+			st.Weight, st.State, st.Requests, st.InFlight, st.Failures)
+	}
+	// Output:
+	// weight=3 state=healthy requests=6 in-flight=0 failures=0
+	// weight=1 state=healthy requests=2 in-flight=0 failures=0
+}

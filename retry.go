@@ -1,0 +1,235 @@
+package frontdoor
+
+import (
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// RetryPolicy configures when a [Balancer] tries a failed request again on
+// another backend; see [WithRetryPolicy]. Every zero field means its
+// default.
+//
+// A request that was not sent (the dial failed) is retried for any method.
+// After the request left, only idempotent methods (GET, HEAD, OPTIONS,
+// TRACE, PUT, DELETE) and requests with an Idempotency-Key header are
+// retried, and only when their body is empty, unread, or was buffered
+// whole (BufferBody). A response that reached the client, even partly, is
+// never retried, and neither is a request whose client went away. In panic
+// mode (every backend ejected) a request gets a single try.
+type RetryPolicy struct {
+	// MaxTries bounds the attempts per request, the first included.
+	// Default 3; 1 disables retries.
+	MaxTries int
+	// MaxDuration bounds the time from the first attempt after which no
+	// new attempt starts. Default 10 s.
+	MaxDuration time.Duration
+	// BudgetRatio caps retries at this fraction of the request rate
+	// (measured over one second), plus BudgetFloor retries per second, so
+	// that an outage cannot multiply the load. Default 0.2.
+	BudgetRatio float64
+	// BudgetFloor is the retry rate always allowed, per second. Default 10.
+	BudgetFloor float64
+	// BufferBody, when positive, keeps up to this many bytes of each
+	// request body in memory so the body can be sent again after a
+	// failure once the request left. Default 0: bodies are not kept, and
+	// only requests whose body was never read are retried.
+	BufferBody int64
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxTries == 0 {
+		p.MaxTries = 3
+	}
+	if p.MaxDuration == 0 {
+		p.MaxDuration = 10 * time.Second
+	}
+	if p.BudgetRatio == 0 {
+		p.BudgetRatio = 0.2
+	}
+	if p.BudgetFloor == 0 {
+		p.BudgetFloor = 10
+	}
+	return p
+}
+
+// WithRetryPolicy sets the retry rules. Without it a request is tried at
+// most 3 times within 10 s, retries stay under 20% of the request rate
+// plus 10 per second, and bodies are not buffered. Negative values make
+// [NewBalancer] fail.
+func WithRetryPolicy(p RetryPolicy) BalancerOption {
+	return balancerOptionFunc(func(c *balancerConfig) { c.retry = p })
+}
+
+// bodyState tells whether a request body can be sent again.
+type bodyState uint8
+
+const (
+	bodyEmpty      bodyState = iota // no body at all
+	bodyUnread                      // nothing read from it yet
+	bodyReplayable                  // bytes were read and all are buffered
+	bodyConsumed                    // bytes were read and are gone
+)
+
+// idempotentMethods may be sent twice without a second side effect.
+var idempotentMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodOptions: true,
+	http.MethodTrace: true, http.MethodPut: true, http.MethodDelete: true,
+}
+
+// retryable reports whether a request may be tried again after an attempt
+// failed with class (ErrNotSent, ErrTimeout, ErrBroken, ErrClientGone).
+func retryable(method string, hdr http.Header, class error, body bodyState) bool {
+	switch {
+	case class == ErrClientGone || body == bodyConsumed:
+		return false
+	case class == ErrNotSent:
+		return true
+	}
+	return idempotentMethods[method] || hdr.Get("Idempotency-Key") != ""
+}
+
+// failureClass returns the class of an attempt's error.
+func failureClass(err error) error {
+	for _, c := range []error{ErrClientGone, ErrNotSent, ErrTimeout} {
+		if errors.Is(err, c) {
+			return c
+		}
+	}
+	return ErrBroken
+}
+
+// errBodyGone is what a request body reader returns once it cannot give
+// the bytes an attempt needs: a newer attempt took over, or bytes that
+// were not buffered are needed again.
+var errBodyGone = errors.New("frontdoor: request body no longer available")
+
+// retryBody lets a request body be read by several attempts in turn. It
+// reads the client's body once, keeps up to limit bytes for replay, and
+// ignores Close (the Transport closes bodies on error; the server closes
+// the client's). Each attempt reads through its own bodyAttempt; starting
+// a new attempt cuts off the old one, which a Transport may still be
+// reading from in another goroutine.
+type retryBody struct {
+	// mu guards every field and is held across src.Read: the only readers
+	// that can wait on it are attempts at this same body.
+	mu     sync.Mutex
+	src    io.ReadCloser
+	limit  int64
+	buf    []byte
+	read   int64 // bytes taken from src
+	lost   bool  // some of them are not in buf
+	srcErr error // sticky error from src, usually io.EOF
+	gen    int
+}
+
+func newRetryBody(src io.ReadCloser, limit int64) *retryBody {
+	return &retryBody{src: src, limit: limit}
+}
+
+// state returns whether the body can be sent again.
+func (rb *retryBody) state() bodyState {
+	if rb == nil {
+		return bodyEmpty
+	}
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	switch {
+	case rb.read == 0:
+		return bodyUnread
+	case rb.lost:
+		return bodyConsumed
+	}
+	return bodyReplayable
+}
+
+// attempt returns a reader for a new attempt, which sees the body from its
+// first byte, and cuts off the previous attempt's reader.
+func (rb *retryBody) attempt() io.ReadCloser {
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	rb.gen++
+	return &bodyAttempt{rb: rb, gen: rb.gen}
+}
+
+type bodyAttempt struct {
+	rb  *retryBody
+	gen int
+	pos int64
+}
+
+func (a *bodyAttempt) Read(p []byte) (int, error) {
+	rb := a.rb
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	if a.gen != rb.gen {
+		return 0, errBodyGone
+	}
+	if a.pos < int64(len(rb.buf)) {
+		n := copy(p, rb.buf[a.pos:])
+		a.pos += int64(n)
+		return n, nil
+	}
+	if a.pos != rb.read {
+		return 0, errBodyGone
+	}
+	if rb.srcErr != nil {
+		return 0, rb.srcErr
+	}
+	n, err := rb.src.Read(p)
+	if n > 0 {
+		if !rb.lost && rb.read+int64(n) <= rb.limit {
+			rb.buf = append(rb.buf, p[:n]...)
+		} else {
+			rb.lost = true
+		}
+		rb.read += int64(n)
+		a.pos += int64(n)
+	}
+	if err != nil {
+		rb.srcErr = err
+	}
+	return n, err
+}
+
+// Close does nothing: the client's body stays open for another attempt.
+func (a *bodyAttempt) Close() error { return nil }
+
+// retryBudget caps retries with a rate.Limiter whose rate follows the
+// request rate: floor + ratio × requests per second, re-measured every
+// second. It is safe for concurrent use.
+type retryBudget struct {
+	ratio, floor float64
+	lim          *rate.Limiter
+	reqs         atomic.Int64 // requests in the current window
+	since        atomic.Int64 // start of the window, Unix nanoseconds
+}
+
+func newRetryBudget(ratio, floor float64, now time.Time) *retryBudget {
+	rb := &retryBudget{ratio: ratio, floor: floor}
+	rb.lim = rate.NewLimiter(rate.Limit(floor), max(1, int(math.Ceil(floor))))
+	rb.since.Store(now.UnixNano())
+	return rb
+}
+
+// request counts one incoming request and, once a second, re-sizes the
+// limiter to the rate measured.
+func (rb *retryBudget) request(now time.Time) {
+	rb.reqs.Add(1)
+	start, t := rb.since.Load(), now.UnixNano()
+	if el := t - start; el >= int64(time.Second) && rb.since.CompareAndSwap(start, t) {
+		rps := float64(rb.reqs.Swap(0)) / time.Duration(el).Seconds()
+		l := rb.floor + rb.ratio*rps
+		rb.lim.SetLimitAt(now, rate.Limit(l))
+		rb.lim.SetBurstAt(now, max(1, int(math.Ceil(l))))
+	}
+}
+
+// allow takes one retry from the budget, if there is one.
+func (rb *retryBudget) allow(now time.Time) bool { return rb.lim.AllowN(now, 1) }
