@@ -6,22 +6,32 @@
 // Three handlers do the work, each an [net/http.Handler]:
 //
 //   - [StaticFS] serves the files of any [io/fs.FS] (a directory opened with
-//     [OpenDir], an embed.FS) with correct Content-Types on every OS, strong
-//     ETags, ranges and conditional requests, and no way out of its root.
-//   - [Balancer] reverse-proxies each request unchanged to one of several
-//     backends chosen by a [Strategy], and takes failing backends out of
-//     rotation on its own.
-//   - [Mux] stitches them together by path prefix.
+//     [OpenDir], an embed.FS) with the right Content-Type on every OS, strong
+//     ETags, ranges, conditional requests, precompressed siblings and no way
+//     out of its root.
+//   - [Balancer] reverse-proxies each request unchanged (path and query byte
+//     for byte) to one of several backends chosen by a [Strategy], takes
+//     failing backends out of rotation on its own and retries on another
+//     backend when that cannot duplicate a side effect.
+//   - [Mux] stitches handlers together by path prefix, with optional
+//     per-route rate limits.
 //
 // A whole gateway:
 //
 //	site, err := frontdoor.OpenDir("./web")
-//	if err != nil { ... }
-//	static, err := frontdoor.NewStaticFS(site)
-//	if err != nil { ... }
-//	api, err := frontdoor.NewBalancer([]string{"http://10.0.0.1:8080", "http://10.0.0.2:8080"},
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	static, err := frontdoor.NewStaticFS(site, frontdoor.WithSPAFallback("index.html"))
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	api, err := frontdoor.NewBalancer(
+//		[]string{"http://10.0.0.1:8080", "http://10.0.0.2:8080"},
 //		frontdoor.WithStrategy(frontdoor.LeastConn()))
-//	if err != nil { ... }
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	defer api.Close()
 //
 //	mux := frontdoor.NewMux()
@@ -33,4 +43,46 @@
 // case. A malformed option value is an error from the constructor, never a
 // panic; only [Mux.Handle], which returns nothing, panics on one, as it does
 // on any other setup mistake (like [net/http.ServeMux.Handle]).
+//
+// # Security
+//
+// [StaticFS] never serves a file outside its fs.FS, whatever the spelling of
+// the path. Open directories with [OpenDir], not [os.DirFS]: os.DirFS follows
+// symlinks out of the directory. Dotfiles and dot-directories are not served,
+// except under /.well-known/ ([WithDotfiles] changes that), and directories
+// are not listed unless [WithDirectoryListing] asks for it.
+//
+// A [Balancer] is not an open proxy: absolute-form request targets go to its
+// own backends, never to the host they name, and CONNECT is refused.
+// X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and Forwarded headers
+// from clients are replaced, never appended to, unless the peer is listed in
+// [WithTrustedProxies], so a client cannot spoof its address to a backend or
+// to a rate limit. Hop-by-hop headers, and every header named in Connection,
+// are removed in both directions, and only WebSocket upgrades pass unless
+// [WithUpgrades] allows more. Error responses never carry backend addresses
+// or Go error text.
+//
+// # Strategies
+//
+// A [Strategy] picks one backend among those the Balancer hands it: the
+// healthy ones, or all of them when every backend is ejected (panic mode).
+// The built-ins are [RoundRobin] (smooth weighted, as nginx), [LeastConn],
+// [Random], [PowerOfTwo], [LeastLatency] and the rendezvous hashes
+// [HashHeader], [HashCookie] and [HashClientIP] for sticky sessions that
+// agree across gateway instances without shared state. [ParseStrategy] maps
+// the names a command-line flag would use. Writing a new one takes a
+// [StrategyFunc] of a few lines; load counters live on [Backend].
+//
+// # Health and retries
+//
+// Health is tracked passively from the outcome of real requests (see
+// [PassiveHealth]): a backend that fails to connect or times out repeatedly
+// is ejected for a while, longer each time, then gets one trial request
+// before full traffic returns. Clients that go away never count against a
+// backend. Active checks ([WithHealthCheck]) are optional and drive the same
+// state. A request that never reached a backend is retried on another one
+// for any method, its body intact; after the request left, only idempotent
+// requests are retried, within a retry budget (see [RetryPolicy]), so an
+// outage cannot multiply the load. [Balancer.Backends] and
+// [WithOnStateChange] tell what the Balancer sees.
 package frontdoor
