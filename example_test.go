@@ -3,14 +3,118 @@ package frontdoor_test
 import (
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"testing/fstest"
 	"time"
 
 	"github.com/frontdoor-go/frontdoor"
+	"golang.org/x/time/rate"
 )
+
+// StaticFS
+
+func ExampleNewStaticFS() {
+	// A directory would come from frontdoor.OpenDir("./web"), an embed.FS
+	// through fs.Sub; a MapFS keeps the example self-contained.
+	site := fstest.MapFS{
+		"index.html":             {Data: []byte("<h1>hello</h1>")},
+		"assets/app.3f9a1c2b.js": {Data: []byte("console.log('hi')")},
+		".env":                   {Data: []byte("SECRET=1")},
+	}
+	static, err := frontdoor.NewStaticFS(site)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	for _, path := range []string{"/", "/assets/app.3f9a1c2b.js", "/.env"} {
+		w := httptest.NewRecorder()
+		static.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		fmt.Printf("%s: %d %s | %s | %q\n", path, w.Code,
+			w.Header().Get("Content-Type"), w.Header().Get("Cache-Control"), w.Body.String())
+	}
+	// Output:
+	// /: 200 text/html; charset=utf-8 | no-cache | "<h1>hello</h1>"
+	// /assets/app.3f9a1c2b.js: 200 text/javascript; charset=utf-8 | public, max-age=31536000, immutable | "console.log('hi')"
+	// /.env: 404 text/plain; charset=utf-8 |  | "404 page not found\n"
+}
+
+func ExampleNewStaticFS_spaFallback() {
+	site := fstest.MapFS{
+		"index.html": {Data: []byte("<div id=app></div>")},
+		"app.js":     {Data: []byte("route()")},
+	}
+	static, err := frontdoor.NewStaticFS(site, frontdoor.WithSPAFallback("index.html"))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	get := func(path, accept string) {
+		r := httptest.NewRequest("GET", path, nil)
+		r.Header.Set("Accept", accept)
+		w := httptest.NewRecorder()
+		static.ServeHTTP(w, r)
+		fmt.Printf("%s (Accept: %s): %d %q\n", path, accept, w.Code, w.Body.String())
+	}
+	get("/users/42", "text/html,*/*;q=0.8") // a browser navigation: the app routes it
+	get("/users/42", "application/json")    // an API-style fetch: no page here
+	get("/missing.js", "text/html")         // a missing asset stays missing
+	get("/app.js", "*/*")
+	// Output:
+	// /users/42 (Accept: text/html,*/*;q=0.8): 200 "<div id=app></div>"
+	// /users/42 (Accept: application/json): 404 "404 page not found\n"
+	// /missing.js (Accept: text/html): 404 "404 page not found\n"
+	// /app.js (Accept: */*): 200 "route()"
+}
+
+func ExampleWithCacheControl() {
+	site := fstest.MapFS{
+		"index.html":       {Data: []byte("<h1>hi</h1>")},
+		"media/intro.webm": {Data: []byte("video")},
+		"robots.txt":       {Data: []byte("User-agent: *")},
+	}
+	static, err := frontdoor.NewStaticFS(site, frontdoor.WithCacheControl(func(name string) string {
+		if strings.HasPrefix(name, "media/") {
+			return "public, max-age=86400"
+		}
+		return frontdoor.DefaultCacheControl(name) // the rest as usual
+	}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, path := range []string{"/", "/media/intro.webm", "/robots.txt"} {
+		w := httptest.NewRecorder()
+		static.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		fmt.Printf("%s: %q\n", path, w.Header().Get("Cache-Control"))
+	}
+	// Output:
+	// /: "no-cache"
+	// /media/intro.webm: "public, max-age=86400"
+	// /robots.txt: ""
+}
+
+func ExampleWithContentTypes() {
+	site := fstest.MapFS{"main.go": {Data: []byte("package main")}}
+	static, err := frontdoor.NewStaticFS(site,
+		frontdoor.WithContentTypes(map[string]string{".go": "text/x-go; charset=utf-8"}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	static.ServeHTTP(w, httptest.NewRequest("GET", "/main.go", nil))
+	fmt.Println(w.Header().Get("Content-Type"))
+
+	_, err = frontdoor.NewStaticFS(site, frontdoor.WithContentTypes(map[string]string{"go": "text/plain"}))
+	fmt.Println(err)
+	// Output:
+	// text/x-go; charset=utf-8
+	// frontdoor: WithContentTypes: extension "go" must look like ".ext"
+}
+
+// Balancer and strategies
 
 // balExampleBackend starts a backend that answers with its name.
 func balExampleBackend(name string) *httptest.Server {
@@ -458,4 +562,121 @@ func ExampleBalancer_Backends() {
 	// Output:
 	// weight=3 state=healthy requests=6 in-flight=0 failures=0
 	// weight=1 state=healthy requests=2 in-flight=0 failures=0
+}
+
+// Mux
+
+// A frontend, the service's own API and a legacy application share one
+// origin. An unknown /api path is the API's 404, never the frontend's page.
+func ExampleMux() {
+	site := fstest.MapFS{"index.html": {Data: []byte("<h1>Shop</h1>")}}
+	static, err := frontdoor.NewStaticFS(site)
+	if err != nil {
+		panic(err)
+	}
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path != "/api/cart" {
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"error":"no such endpoint"}`)
+			return
+		}
+		io.WriteString(w, `{"items":2}`)
+	})
+	legacy := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "legacy app saw %s", r.URL.Path)
+	})
+
+	mux := frontdoor.NewMux()
+	mux.Handle("/", static)
+	mux.Handle("/api", api)
+	mux.Handle("/legacy", legacy, frontdoor.WithStripPrefix("/legacy"))
+
+	for _, path := range []string{"/", "/api/cart", "/api/nope", "/legacy/orders/7", "/apix"} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		fmt.Printf("%-17s %d", path, rec.Code)
+		if rec.Code == http.StatusOK || rec.Header().Get("Content-Type") == "application/json" {
+			fmt.Printf(" %s %s", rec.Header().Get("Content-Type"), rec.Body)
+		}
+		fmt.Println()
+	}
+	// Output:
+	// /                 200 text/html; charset=utf-8 <h1>Shop</h1>
+	// /api/cart         200 application/json {"items":2}
+	// /api/nope         404 application/json {"error":"no such endpoint"}
+	// /legacy/orders/7  200 text/plain legacy app saw /orders/7
+	// /apix             404
+}
+
+// Each client IP may make 2 requests at once, then 1 a minute.
+func ExampleWithRateLimit() {
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	mux := frontdoor.NewMux()
+	mux.Handle("/api", api, frontdoor.WithRateLimit(rate.Every(time.Minute), 2))
+
+	for range 3 {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/api/login", nil)
+		req.RemoteAddr = "198.51.100.7:40000"
+		mux.ServeHTTP(rec, req)
+		fmt.Printf("%d Retry-After=%q\n", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	// Output:
+	// 200 Retry-After=""
+	// 200 Retry-After=""
+	// 429 Retry-After="60"
+}
+
+// Forwarding options
+
+// A backend that cannot be reached is answered by the error hook, which
+// receives the typed failure instead of the default 502 page.
+func ExampleWithErrorHandler() {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+
+	bal, err := frontdoor.NewBalancer([]string{dead.URL},
+		frontdoor.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "the API is resting, try again soon")
+		}))
+	if err != nil {
+		panic(err)
+	}
+	defer bal.Close()
+
+	rec := httptest.NewRecorder()
+	bal.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/users", nil))
+	fmt.Println(rec.Code, rec.Header().Get("Content-Type"))
+	fmt.Print(rec.Body.String())
+	// Output:
+	// 503 text/plain
+	// the API is resting, try again soon
+}
+
+// By default the backend sees its own host name in Host and the client's in
+// X-Forwarded-Host; WithPreserveHost passes the client's Host instead.
+func ExampleWithPreserveHost() {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "Host=%s X-Forwarded-Host=%s", r.Host, r.Header.Get("X-Forwarded-Host"))
+	}))
+	defer backend.Close()
+
+	bal, err := frontdoor.NewBalancer([]string{backend.URL}, frontdoor.WithPreserveHost(true))
+	if err != nil {
+		panic(err)
+	}
+	defer bal.Close()
+
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Host = "shop.example"
+	rec := httptest.NewRecorder()
+	bal.ServeHTTP(rec, req)
+	body, _ := io.ReadAll(rec.Body)
+	fmt.Println(rec.Code, string(body))
+	// Output:
+	// 200 Host=shop.example X-Forwarded-Host=shop.example
 }
