@@ -1,7 +1,6 @@
 package frontdoor
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"log/slog"
@@ -559,77 +558,29 @@ func TestBalancerCallbackMayUseBalancer(t *testing.T) {
 	assert.EqualValues(t, 2, seen.Load())
 }
 
-// newBalTestStreamBackend answers Upgrade: websocket requests with 101 and
-// then echoes lines over the raw connection, and plain requests with "ws".
-func newBalTestStreamBackend(t *testing.T) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "websocket" {
-			io.WriteString(w, "ws")
-			return
-		}
-		conn, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
-		brw.Flush()
-		for {
-			line, err := brw.ReadString('\n')
-			if err != nil {
-				return
-			}
-			brw.WriteString(line)
-			brw.Flush()
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 func TestBalancerDrainKeepsStreamsThenClosesThem(t *testing.T) {
-	ws, other := newBalTestStreamBackend(t), newBalTestBackend(t, "other")
+	ws, other := newStreamTestBackend(t), newBalTestBackend(t, "other")
 	b := newBalTestBalancer(t, []string{ws.URL}, WithDrainTimeout(200*time.Millisecond))
 	front := httptest.NewServer(b)
 	t.Cleanup(front.Close)
 
-	conn, err := net.Dial("tcp", front.Listener.Addr().String())
+	c := streamTestUpgrade(t, front.Listener.Addr().String())
+	require.Equal(t, http.StatusSwitchingProtocols, c.resp.StatusCode)
+	got, err := c.echo("one")
 	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
-	_, err = io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: front\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
-	require.NoError(t, err)
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
-	echo := func(msg string) (string, error) {
-		if _, err := io.WriteString(conn, msg+"\n"); err != nil {
-			return "", err
-		}
-		line, err := br.ReadString('\n')
-		return strings.TrimSuffix(line, "\n"), err
-	}
-	got, err := echo("one")
-	require.NoError(t, err)
-	require.Equal(t, "one", got)
-	counted := balTestStatus(t, b, ws.URL).Streams == 1
+	require.Equal(t, "echo: one", got)
+	require.EqualValues(t, 1, balTestStatus(t, b, ws.URL).Streams)
 
 	require.NoError(t, b.SetBackends([]BackendSpec{{URL: other.URL}}))
 	_, body := balTestDo(b, http.MethodGet, "")
 	assert.Equal(t, "other", body, "new requests avoid the removed backend")
-	got, err = echo("two")
+	got, err = c.echo("two")
 	require.NoError(t, err, "the open stream survives the removal")
-	assert.Equal(t, "two", got)
+	assert.Equal(t, "echo: two", got)
 	assert.Equal(t, StateDraining, balTestStatus(t, b, ws.URL).State)
 
-	if !counted {
-		t.Log("this forwarder does not track streams; closing them after the drain is not checked")
-		return
-	}
-	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
-	_, err = br.ReadString('\n')
+	require.NoError(t, c.conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err = c.br.ReadString('\n')
 	assert.Error(t, err, "the stream is closed once the drain timeout passed")
 }
 

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
@@ -24,63 +23,28 @@ type proxyTestWrap struct{ http.ResponseWriter }
 
 func (w proxyTestWrap) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// newProxyTestWSBackend answers a WebSocket-style upgrade with 101 and then
-// echoes every line it reads, prefixed with "echo: ".
-func newProxyTestWSBackend(t *testing.T) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "websocket" {
-			http.Error(w, "want upgrade", http.StatusBadRequest)
-			return
-		}
-		conn, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade, X-Hop\r\nX-Hop: 1\r\nUpgrade: websocket\r\nX-Ws: yes\r\n\r\n")
-		brw.Flush()
-		for {
-			line, err := brw.ReadString('\n')
-			if err != nil {
-				return
-			}
-			brw.WriteString("echo: " + line)
-			brw.Flush()
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 func TestProxyWebSocketThroughWrappedWriter(t *testing.T) {
-	backend := newProxyTestWSBackend(t)
+	backend := newStreamTestBackend(t)
 	env := newProxyTestEnv(t, backend.URL)
 	// The front handler wraps the ResponseWriter twice before forward.
 	env.front.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		env.serve(proxyTestWrap{proxyTestWrap{w}}, r)
 	})
 
-	conn, err := net.Dial("tcp", env.front.Listener.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
-	br := bufio.NewReader(conn)
-	res, err := http.ReadResponse(br, nil)
-	require.NoError(t, err)
+	c := streamTestUpgrade(t, env.front.Listener.Addr().String())
+	res := c.resp
 	assert.Equal(t, http.StatusSwitchingProtocols, res.StatusCode)
 	assert.Equal(t, "yes", res.Header.Get("X-Ws"))
 	assert.Empty(t, res.Header.Get("X-Hop"), "headers named in Connection are removed from a 101 too")
 
-	io.WriteString(conn, "hello\n")
-	line, err := br.ReadString('\n')
+	line, err := c.echo("hello")
 	require.NoError(t, err)
-	assert.Equal(t, "echo: hello\n", line)
+	assert.Equal(t, "echo: hello", line)
 	assert.Equal(t, int64(1), env.ld.streams.Load(), "an open stream is counted as a stream")
 	assert.Equal(t, int64(0), env.ld.inflight.Load(), "and not as in flight")
 
 	env.f.closeStreams()
-	_, err = br.ReadString('\n')
+	_, err = c.br.ReadString('\n')
 	assert.Error(t, err, "closeStreams ends the stream")
 	assert.NoError(t, env.lastErr(t))
 	assert.Equal(t, int64(0), env.ld.streams.Load())
