@@ -1,6 +1,7 @@
 package frontdoor
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,6 +71,7 @@ type Balancer struct {
 	setMu    sync.Mutex
 	draining []*Backend
 	closed   bool
+	stopOnce sync.Once // see stop
 }
 
 var _ http.Handler = (*Balancer)(nil)
@@ -82,7 +84,7 @@ type backendSet struct {
 
 // NewBalancer returns a Balancer over the backends at the given http or
 // https URLs. An empty list, a bad URL or a bad option value is an error
-// naming it. Call Close when done with the Balancer.
+// naming it. Call Close or Shutdown when done with the Balancer.
 //
 // With no options every backend has weight 1 and is picked by
 // [RoundRobin]; 3 consecutive failures eject a backend for 10 s, doubling
@@ -346,33 +348,97 @@ func (sw *statusWriter) Write(p []byte) (int, error) {
 func (sw *statusWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter }
 
 // Close stops the Balancer's health checks and drain timers, closes idle
-// connections and open upgraded streams to every backend, and makes
-// SetBackends fail. It does not wait for in-flight requests: call it after
-// [net/http.Server.Shutdown] returned. Close is idempotent and always
-// returns nil.
+// connections and open upgraded streams to every backend at once, and makes
+// SetBackends fail. It does not wait for anything. Close is idempotent,
+// safe for concurrent use, may follow or interrupt [Balancer.Shutdown] (it
+// then ends the streams Shutdown is waiting for) and always returns nil.
+//
+// To stop a server gracefully, call [net/http.Server.Shutdown] first, so
+// that no new request arrives and in-flight ones finish, then
+// [Balancer.Shutdown] to give upgraded streams (which Server.Shutdown does
+// not track) a grace period. Call Close when no grace is wanted, or after a
+// failed Shutdown as a last resort.
 func (b *Balancer) Close() error {
-	b.setMu.Lock()
-	if b.closed {
-		b.setMu.Unlock()
-		return nil
-	}
-	b.closed = true
-	var all []*Backend
-	if s := b.set.Load(); s != nil {
-		all = s.members
-	}
-	all = slices.Concat(all, b.draining)
-	for _, be := range b.draining {
-		be.drainStop()
-	}
-	b.draining = nil
-	b.setMu.Unlock()
-	if b.checker != nil {
-		b.checker.stop()
-	}
-	for _, be := range all {
+	for _, be := range b.stop() {
 		be.fwd.closeStreams()
 		be.fwd.closeIdle()
 	}
 	return nil
+}
+
+// shutdownPollMax bounds the interval at which Shutdown polls the counters.
+const shutdownPollMax = 50 * time.Millisecond
+
+// Shutdown closes the Balancer gracefully, as [net/http.Server.Shutdown]
+// does a server: it stops health checks and drain timers and closes idle
+// connections like [Balancer.Close], then waits until no backend (draining
+// ones included) has a request in flight or an open upgraded stream, or
+// until ctx is done. In the latter case it closes the remaining streams and
+// connections and returns ctx.Err(); otherwise it returns nil.
+//
+// Shutdown does not refuse new requests: call it after Server.Shutdown has
+// returned, with what is left of the same deadline, so that only streams
+// (and requests of servers not shut down) are waited for. It polls every few
+// milliseconds. It is safe for concurrent use; calling it after Close, or
+// Close during or after it, is fine.
+func (b *Balancer) Shutdown(ctx context.Context) error {
+	all := b.stop()
+	for _, be := range all {
+		be.fwd.closeIdle()
+	}
+	wait := time.Millisecond
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for balancerBusy(all) {
+		select {
+		case <-ctx.Done():
+			for _, be := range all {
+				be.fwd.closeStreams()
+				be.fwd.closeIdle()
+			}
+			return ctx.Err()
+		case <-t.C:
+			wait = min(2*wait, shutdownPollMax)
+			t.Reset(wait)
+		}
+	}
+	for _, be := range all {
+		be.fwd.closeIdle()
+	}
+	return nil
+}
+
+// balancerBusy reports whether a backend has a request in flight or an
+// open stream.
+func balancerBusy(all []*Backend) bool {
+	for _, be := range all {
+		if be.InFlight() > 0 || be.Streams() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// stop stops, once, everything the Balancer started: drain timers and the
+// health checker; SetBackends fails from then on. Concurrent callers return
+// once it is done. It returns every backend, current and draining.
+func (b *Balancer) stop() []*Backend {
+	b.stopOnce.Do(func() {
+		b.setMu.Lock()
+		b.closed = true
+		for _, be := range b.draining {
+			be.drainStop()
+		}
+		b.setMu.Unlock()
+		if b.checker != nil {
+			b.checker.stop()
+		}
+	})
+	var all []*Backend
+	if s := b.set.Load(); s != nil {
+		all = s.members
+	}
+	b.setMu.Lock()
+	defer b.setMu.Unlock()
+	return slices.Concat(all, b.draining)
 }

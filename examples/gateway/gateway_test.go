@@ -445,26 +445,10 @@ func TestGatewaySIGTERMDrains(t *testing.T) {
 	assert.Error(t, err, "the listener is closed")
 }
 
-// TestGatewaySIGTERMWithOpenStream: an upgraded (WebSocket) stream does
-// not hold shutdown up, and the client sees it closed.
-func TestGatewaySIGTERMWithOpenStream(t *testing.T) {
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			http.Error(w, "want upgrade", http.StatusBadRequest)
-			return
-		}
-		conn, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
-		brw.Flush()
-		io.Copy(conn, brw)
-	}))
-	t.Cleanup(backend.Close)
-	p := gwStart(t, "-route", "/ws="+backend.URL)
-
+// gwStream opens an upgraded stream through the gateway at p to a backend
+// that echoes bytes, and checks that it echoes.
+func gwStream(t *testing.T, p *gwProc) (net.Conn, *bufio.Reader) {
+	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(p.url, "http://"))
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
@@ -480,9 +464,61 @@ func TestGatewaySIGTERMWithOpenStream(t *testing.T) {
 	line, err := br.ReadString('\n')
 	require.NoError(t, err)
 	require.Equal(t, "ping\n", line, "the stream echoes through the gateway")
+	return conn, br
+}
 
-	assert.Equal(t, 0, p.stop(t, syscall.SIGTERM))
+// gwStreamBackend answers an upgrade with 101 and then echoes bytes.
+func gwStreamBackend(t *testing.T) *httptest.Server {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			http.Error(w, "want upgrade", http.StatusBadRequest)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+		brw.Flush()
+		io.Copy(conn, brw)
+	}))
+	t.Cleanup(backend.Close)
+	return backend
+}
+
+// TestGatewaySIGTERMWithOpenStream: an upgraded (WebSocket) stream that
+// stays open holds shutdown up for the grace period only; then the client
+// sees it closed and the gateway exits 0.
+func TestGatewaySIGTERMWithOpenStream(t *testing.T) {
+	p := gwStart(t, "-route", "/ws="+gwStreamBackend(t).URL)
+	conn, br := gwStream(t, p)
+
+	sent := time.Now()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	io.WriteString(conn, "still there\n")
+	line, err := br.ReadString('\n')
+	require.NoError(t, err, "the stream lives on during the grace period")
+	assert.Equal(t, "still there\n", line)
+	assert.Equal(t, 0, p.wait(t))
+	assert.Less(t, time.Since(sent), drainTimeout, "the drain is bounded")
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	_, err = br.ReadString('\n')
 	assert.ErrorIs(t, err, io.EOF, "the stream is closed once the gateway is gone")
+	assert.Contains(t, p.stderrText(), "closed upgraded streams still open after the grace period")
+}
+
+// TestGatewaySIGTERMStreamEndsInGrace: a stream that its client ends
+// during the grace period lets the gateway exit at once, with 0.
+func TestGatewaySIGTERMStreamEndsInGrace(t *testing.T) {
+	p := gwStart(t, "-route", "/ws="+gwStreamBackend(t).URL)
+	conn, _ := gwStream(t, p)
+
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	time.Sleep(100 * time.Millisecond) // let shutdown begin; the grace is far longer
+	closed := time.Now()
+	require.NoError(t, conn.Close())
+	assert.Equal(t, 0, p.wait(t))
+	assert.Less(t, time.Since(closed), streamGrace, "no wait once the last stream ended")
+	assert.NotContains(t, p.stderrText(), "closed upgraded streams")
 }

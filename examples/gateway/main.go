@@ -17,8 +17,9 @@
 // to them, so the embedded frontend has something to call. When ready it
 // prints exactly one line to stdout, "listening on http://HOST:PORT". A bad
 // flag is one line on stderr naming the flag and exit status 2. SIGINT or
-// SIGTERM shut it down gracefully: in-flight requests finish (for up to
-// drainTimeout), upgraded streams are closed, and it exits 0.
+// SIGTERM shut it down gracefully: in-flight requests finish, upgraded
+// streams get a short grace period to end by themselves and are then
+// closed, all within drainTimeout, and it exits 0.
 package main
 
 import (
@@ -37,8 +38,14 @@ import (
 	"github.com/frontdoor-go/frontdoor"
 )
 
-// drainTimeout bounds how long shutdown waits for in-flight requests.
+// drainTimeout bounds the whole graceful shutdown: in-flight requests, then
+// upgraded streams.
 const drainTimeout = 10 * time.Second
+
+// streamGrace bounds, within drainTimeout, how long shutdown waits for
+// upgraded streams (WebSockets) to end by themselves. Most never do before
+// their client reconnects, so waiting longer only delays the restart.
+const streamGrace = 2 * time.Second
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -94,6 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		srv.Close()
 	}
 	<-served
+	g.shutdown(drainCtx, logger)
 	return 0
 }
 
@@ -162,6 +170,23 @@ func build(cfg *config, logger *slog.Logger) (*gateway, error) {
 	}
 	ok = true
 	return g, nil
+}
+
+// shutdown gives the balancers' upgraded streams what is left of ctx, at
+// most streamGrace, to end, then closes them. No request arrives any more:
+// the server was shut down before.
+func (g *gateway) shutdown(ctx context.Context, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, streamGrace)
+	defer cancel()
+	forced := false
+	for _, b := range g.balancers {
+		if b.Shutdown(ctx) != nil {
+			forced = true
+		}
+	}
+	if forced {
+		logger.Info("gateway: closed upgraded streams still open after the grace period")
+	}
 }
 
 // close releases the balancers (closing upgraded streams) and stops the
