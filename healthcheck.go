@@ -55,7 +55,12 @@ func (hc HealthCheck) withDefaults() (HealthCheck, error) {
 // WithHealthCheck turns on active health checks: one goroutine per
 // Balancer requests hc.Path on every backend each hc.Interval and drives
 // the same ejection state as failed requests do (see [PassiveHealth]).
-// [Balancer.Close] stops it. By default there are no active checks.
+// Checks reach a backend the way requests do: through the RoundTripper of
+// [WithTransport] if set, else through a transport with the same dial
+// timeout, TLS settings ([WithTLSClientConfig]) and protocols as the
+// request transport, but a new connection per check. [Balancer.Close] and
+// [Balancer.Shutdown] stop the checks. By default there are no active
+// checks.
 func WithHealthCheck(hc HealthCheck) BalancerOption {
 	return balancerOptionFunc(func(c *balancerConfig) { c.check = &hc })
 }
@@ -64,7 +69,7 @@ func WithHealthCheck(hc HealthCheck) BalancerOption {
 type activeChecker struct {
 	cancel context.CancelFunc
 	done   chan struct{}
-	tr     *http.Transport
+	rt     http.RoundTripper
 }
 
 func startActiveChecker(b *Balancer, hc HealthCheck) *activeChecker {
@@ -72,7 +77,7 @@ func startActiveChecker(b *Balancer, hc HealthCheck) *activeChecker {
 	c := &activeChecker{
 		cancel: cancel,
 		done:   make(chan struct{}),
-		tr:     &http.Transport{DisableKeepAlives: true, Proxy: nil},
+		rt:     newCheckTransport(&b.cfg.proxy),
 	}
 	go c.run(ctx, b, hc)
 	return c
@@ -82,7 +87,23 @@ func startActiveChecker(b *Balancer, hc HealthCheck) *activeChecker {
 func (c *activeChecker) stop() {
 	c.cancel()
 	<-c.done
-	c.tr.CloseIdleConnections()
+	if ci, ok := c.rt.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
+
+// newCheckTransport returns the RoundTripper of health checks, so that a
+// check reaches exactly what a request reaches: the custom one of
+// WithTransport, else a transport built like the forwarders' (dialer, TLS
+// config, protocols) with keep-alives off, so that each check also proves
+// that a connection can be made.
+func newCheckTransport(c *proxyConfig) http.RoundTripper {
+	if c.transport != nil {
+		return c.transport
+	}
+	t := c.newTransport()
+	t.DisableKeepAlives = true
+	return t
 }
 
 func (c *activeChecker) run(ctx context.Context, b *Balancer, hc HealthCheck) {
@@ -121,7 +142,7 @@ func (c *activeChecker) probe(ctx context.Context, be *Backend, hc HealthCheck) 
 	if err != nil {
 		return err
 	}
-	resp, err := c.tr.RoundTrip(req)
+	resp, err := c.rt.RoundTrip(req)
 	if err != nil {
 		return err
 	}
