@@ -1,6 +1,7 @@
 package frontdoor
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"math"
@@ -133,21 +134,11 @@ type PassiveHealth struct {
 
 // withDefaults returns p with its zero fields set to the defaults.
 func (p PassiveHealth) withDefaults() PassiveHealth {
-	if p.MaxFails == 0 {
-		p.MaxFails = 3
-	}
-	if p.BaseEjection == 0 {
-		p.BaseEjection = 10 * time.Second
-	}
-	if p.MaxEjection == 0 {
-		p.MaxEjection = 5 * time.Minute
-	}
-	if p.Decay == 0 {
-		p.Decay = time.Minute
-	}
-	if p.MaxEjectionPercent == 0 {
-		p.MaxEjectionPercent = 50
-	}
+	p.MaxFails = cmp.Or(p.MaxFails, 3)
+	p.BaseEjection = cmp.Or(p.BaseEjection, 10*time.Second)
+	p.MaxEjection = cmp.Or(p.MaxEjection, 5*time.Minute)
+	p.Decay = cmp.Or(p.Decay, time.Minute)
+	p.MaxEjectionPercent = cmp.Or(p.MaxEjectionPercent, 50)
 	return p
 }
 

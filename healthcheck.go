@@ -1,6 +1,7 @@
 package frontdoor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,21 +31,11 @@ type HealthCheck struct {
 }
 
 func (hc HealthCheck) withDefaults() (HealthCheck, error) {
-	if hc.Path == "" {
-		hc.Path = "/"
-	}
-	if hc.Interval == 0 {
-		hc.Interval = 10 * time.Second
-	}
-	if hc.Timeout == 0 {
-		hc.Timeout = min(2*time.Second, hc.Interval)
-	}
-	if hc.HealthyThreshold == 0 {
-		hc.HealthyThreshold = 2
-	}
-	if hc.UnhealthyThreshold == 0 {
-		hc.UnhealthyThreshold = 3
-	}
+	hc.Path = cmp.Or(hc.Path, "/")
+	hc.Interval = cmp.Or(hc.Interval, 10*time.Second)
+	hc.Timeout = cmp.Or(hc.Timeout, min(2*time.Second, hc.Interval))
+	hc.HealthyThreshold = cmp.Or(hc.HealthyThreshold, 2)
+	hc.UnhealthyThreshold = cmp.Or(hc.UnhealthyThreshold, 3)
 	if !strings.HasPrefix(hc.Path, "/") || hc.Interval < 0 || hc.Timeout < 0 || hc.Timeout > hc.Interval ||
 		hc.HealthyThreshold < 0 || hc.UnhealthyThreshold < 0 {
 		return hc, fmt.Errorf("frontdoor: WithHealthCheck: bad value in %+v", hc)

@@ -1,6 +1,7 @@
 package frontdoor
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"math"
@@ -44,18 +45,10 @@ type RetryPolicy struct {
 }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
-	if p.MaxTries == 0 {
-		p.MaxTries = 3
-	}
-	if p.MaxDuration == 0 {
-		p.MaxDuration = 10 * time.Second
-	}
-	if p.BudgetRatio == 0 {
-		p.BudgetRatio = 0.2
-	}
-	if p.BudgetFloor == 0 {
-		p.BudgetFloor = 10
-	}
+	p.MaxTries = cmp.Or(p.MaxTries, 3)
+	p.MaxDuration = cmp.Or(p.MaxDuration, 10*time.Second)
+	p.BudgetRatio = cmp.Or(p.BudgetRatio, 0.2)
+	p.BudgetFloor = cmp.Or(p.BudgetFloor, 10)
 	return p
 }
 
