@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -638,4 +639,59 @@ func TestBalancerHashClientIPBehindTrustedProxy(t *testing.T) {
 	}
 	assert.Len(t, directSeen, 1, "an untrusted X-Forwarded-For is ignored: one peer, one backend")
 	assert.Len(t, behindSeen, 4, "clients behind a trusted proxy spread by their own address")
+}
+
+func TestBalancerHashSameBackendOnEveryInstance(t *testing.T) {
+	var urls []string
+	for i := range 5 {
+		urls = append(urls, newBalTestBackend(t, fmt.Sprint(i)).URL)
+	}
+	// Two gateways that share nothing and list the backends in another
+	// order, as two service-discovery clients may.
+	reversed := slices.Clone(urls)
+	slices.Reverse(reversed)
+	one := newBalTestBalancer(t, urls, WithStrategy(HashHeader("X-User")))
+	two := newBalTestBalancer(t, reversed, WithStrategy(HashHeader("X-User")))
+	seen := map[string]bool{}
+	for k := range 40 {
+		user := fmt.Sprintf("user-%d", k)
+		_, a := balTestDo(one, http.MethodGet, "", "X-User", user)
+		_, b := balTestDo(two, http.MethodGet, "", "X-User", user)
+		assert.Equal(t, a, b, "key %s", user)
+		seen[a] = true
+	}
+	assert.Len(t, seen, 5, "the keys spread over every backend")
+}
+
+// TestBalancerTimeoutByMethod: a backend that accepts and never answers
+// costs the response-header timeout, counts as a failure, and is retried
+// elsewhere only for a method that may be sent twice.
+func TestBalancerTimeoutByMethod(t *testing.T) {
+	for _, tt := range []struct {
+		method   string
+		wantCode int
+	}{
+		{http.MethodGet, http.StatusOK},
+		{http.MethodPost, http.StatusGatewayTimeout},
+	} {
+		t.Run(tt.method, func(t *testing.T) {
+			mute, live := newBalTestBackend(t, "mute"), newBalTestBackend(t, "live")
+			mute.mode.Store(balModeBlock)
+			t.Cleanup(func() { close(mute.release) }) // before mute closes
+			b := newBalTestBalancer(t, []string{mute.URL, live.URL},
+				WithStrategy(StrategyFunc(func(_ *http.Request, bs []*Backend) *Backend { return bs[0] })),
+				WithResponseHeaderTimeout(100*time.Millisecond))
+			code, body := balTestDo(b, tt.method, "")
+			assert.Equal(t, tt.wantCode, code)
+			st := balTestStatus(t, b, mute.URL)
+			assert.EqualValues(t, 1, st.Requests)
+			assert.EqualValues(t, 1, st.Failures, "a timeout counts against the backend")
+			if tt.wantCode == http.StatusOK {
+				assert.Equal(t, "live", body)
+				assert.EqualValues(t, 1, balTestStatus(t, b, live.URL).Retries)
+			} else {
+				assert.Zero(t, live.hits.Load(), "a POST that may have arrived is not sent twice")
+			}
+		})
+	}
 }
