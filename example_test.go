@@ -1,10 +1,12 @@
 package frontdoor_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -514,6 +516,41 @@ func ExampleWithHealthCheck() {
 	}
 	fmt.Println(lb.Backends()[0].State, balExampleGet(lb), balExampleGet(lb))
 	// Output: ejected b b
+}
+
+func ExampleBalancer_Shutdown() {
+	api := balExampleBackend("api")
+	defer api.Close()
+	lb, err := frontdoor.NewBalancer([]string{api.URL}, balExampleQuiet)
+	if err != nil {
+		panic(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	srv := &http.Server{Handler: lb}
+	go srv.Serve(ln)
+	resp, err := http.Get("http://" + ln.Addr().String() + "/")
+	if err != nil {
+		panic(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(string(body))
+
+	// On SIGTERM: the server stops accepting and lets in-flight requests
+	// finish, then the Balancer gives upgraded streams, which the server
+	// does not track, what is left of the same deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		srv.Close()
+	}
+	fmt.Println(lb.Shutdown(ctx)) // nil: no stream had to be cut
+	// Output:
+	// api
+	// <nil>
 }
 
 func ExampleBalancer_SetBackends() {
