@@ -143,3 +143,21 @@ func TestBalancerShutdownZeroValue(t *testing.T) {
 	assert.NoError(t, b.Shutdown(context.Background()))
 	assert.NoError(t, b.Close())
 }
+
+func TestBalancerShutdownCoversDrainingBackends(t *testing.T) {
+	ws, other := newStreamTestBackend(t), newBalTestBackend(t, "other")
+	b := newBalTestBalancer(t, []string{ws.URL}, WithDrainTimeout(time.Hour))
+	front := httptest.NewServer(b)
+	t.Cleanup(front.Close)
+	c := streamTestUpgrade(t, front.Listener.Addr().String())
+	require.Equal(t, http.StatusSwitchingProtocols, c.resp.StatusCode)
+	require.NoError(t, b.SetBackends([]BackendSpec{{URL: other.URL}}))
+	require.Equal(t, StateDraining, balTestStatus(t, b, ws.URL).State)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, b.Shutdown(ctx), context.DeadlineExceeded, "the removed backend's stream is waited for")
+	_, err := c.br.ReadString('\n')
+	assert.Error(t, err, "and closed at the deadline, not after the hour of drain")
+	assert.Zero(t, balTestStatus(t, b, ws.URL).Streams)
+}
