@@ -160,6 +160,12 @@ func (c *balancerConfig) validate(n int) error {
 	}
 	c.passive = p.withDefaults()
 	r := c.retry
+	if r.MaxDuration == 0 {
+		// Retries start only within one dial timeout of the first attempt,
+		// so a pool whose dials all hang is answered after about one dial
+		// timeout, not one per backend.
+		r.MaxDuration = c.proxy.dialTimeout
+	}
 	if r.MaxTries < 0 || r.MaxDuration < 0 || r.BudgetRatio < 0 || r.BudgetFloor < 0 || r.BufferBody < 0 {
 		return fmt.Errorf("frontdoor: WithRetryPolicy: negative value in %+v", r)
 	}

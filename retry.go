@@ -29,7 +29,10 @@ type RetryPolicy struct {
 	// Default 3; 1 disables retries.
 	MaxTries int
 	// MaxDuration bounds the time from the first attempt after which no
-	// new attempt starts. Default 10 s.
+	// new attempt starts. Default: the dial timeout (5 s unless
+	// [WithDialTimeout] says otherwise), so that when every backend's dial
+	// hangs the client is answered after about one dial timeout, while
+	// fast failures such as refused connections are still retried.
 	MaxDuration time.Duration
 	// BudgetRatio caps retries at this fraction of the request rate
 	// (measured over one second), plus BudgetFloor retries per second, so
@@ -46,14 +49,15 @@ type RetryPolicy struct {
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
 	p.MaxTries = cmp.Or(p.MaxTries, 3)
-	p.MaxDuration = cmp.Or(p.MaxDuration, 10*time.Second)
+	p.MaxDuration = cmp.Or(p.MaxDuration, defaultDialTimeout)
 	p.BudgetRatio = cmp.Or(p.BudgetRatio, 0.2)
 	p.BudgetFloor = cmp.Or(p.BudgetFloor, 10)
 	return p
 }
 
 // WithRetryPolicy sets the retry rules. Without it a request is tried at
-// most 3 times within 10 s, retries stay under 20% of the request rate
+// most 3 times, no retry starts later than one dial timeout after the
+// first attempt, retries stay under 20% of the request rate
 // plus 10 per second, and bodies are not buffered. Negative values make
 // [NewBalancer] fail.
 func WithRetryPolicy(p RetryPolicy) BalancerOption {
