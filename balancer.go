@@ -89,7 +89,8 @@ type backendSet struct {
 // With no options every backend has weight 1 and is picked by
 // [RoundRobin]; 3 consecutive failures eject a backend for 10 s, doubling
 // per repeated ejection up to 5 min, with at most half the backends out
-// ([PassiveHealth]); a request is tried at most 3 times within 10 s, with
+// ([PassiveHealth]); a request is tried at most 3 times, with no retry
+// starting later than one dial timeout (5 s) after the first attempt and
 // retries held under 20% of the request rate plus 10 per second
 // ([RetryPolicy]); there are no active health checks ([HealthCheck]); a
 // removed backend drains for 30 s ([WithDrainTimeout]); state changes are
