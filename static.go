@@ -253,13 +253,9 @@ func (s *StaticFS) serveFromMemory(w http.ResponseWriter, r *http.Request, name 
 	}
 	if enc != nil {
 		h["Content-Encoding"] = enc
-	} else if _, ok := h["Content-Encoding"]; ok {
-		// Set by a wrapper: ServeContent then leaves Content-Length out,
-		// which only it knows to do.
-		plain = false
 	}
-	if plain {
-		s.writeMemory(w, r, m)
+	if plain && (enc != nil || !staticWrapperEncoded(h)) {
+		s.writePlainMemory(w, r, m)
 		return true
 	}
 	// A zero mod time becomes the Unix epoch, which ServeContent also takes
@@ -267,40 +263,6 @@ func (s *StaticFS) serveFromMemory(w http.ResponseWriter, r *http.Request, name 
 	mc := &staticMemContent{ResponseWriter: w, data: m.data, setLength: enc != nil}
 	http.ServeContent(mc, r, "", time.Unix(0, m.ver.mod), mc)
 	return true
-}
-
-// staticPlain reports whether r asks for the whole representation without
-// conditions: no Range and no If-Match, If-None-Match, If-Modified-Since or
-// If-Unmodified-Since (If-Range only matters with a Range). Such a request
-// gets a 200 whatever the validators, so it needs nothing of
-// http.ServeContent; any other request goes through it, as RFC 9110 asks.
-// Keys are looked up in canonical form, as ServeContent does.
-func staticPlain(r *http.Request) bool {
-	h := r.Header
-	return len(h["Range"]) == 0 && len(h["If-None-Match"]) == 0 &&
-		len(h["If-Modified-Since"]) == 0 && len(h["If-Match"]) == 0 &&
-		len(h["If-Unmodified-Since"]) == 0
-}
-
-// writeMemory answers a plain request (see staticPlain) with the cached
-// content of m, whose Content-Type, ETag, Cache-Control and encoding
-// headers are already set. It sends what http.ServeContent would, a 200
-// with Last-Modified (when known), Accept-Ranges and Content-Length, and
-// the body unless the method is HEAD, but with header values computed once
-// per file version instead of per request, and without ServeContent's
-// per-request allocations (its reader, writer wrapper and formatted
-// dates and lengths).
-func (s *StaticFS) writeMemory(w http.ResponseWriter, r *http.Request, m *staticMeta) {
-	h := w.Header()
-	if m.lastMod != nil {
-		h["Last-Modified"] = m.lastMod
-	}
-	h["Accept-Ranges"] = s.hdr.acceptRanges
-	h["Content-Length"] = m.clen
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead && len(m.data) > 0 {
-		w.Write(m.data)
-	}
 }
 
 // memoryVariant returns the metadata of the precompressed sibling name
@@ -384,6 +346,9 @@ func (s *StaticFS) serveFile(w http.ResponseWriter, r *http.Request, name string
 	if m.cc != nil {
 		h["Cache-Control"] = m.cc
 	}
+	if staticPlain(r) && !staticWrapperEncoded(h) && s.writePlain(w, r, m, content) {
+		return
+	}
 	http.ServeContent(w, r, "", fi.ModTime(), content)
 }
 
@@ -423,6 +388,9 @@ func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, or
 	h["Etag"] = m.etag
 	if m.cc != nil {
 		h["Cache-Control"] = m.cc
+	}
+	if staticPlain(r) && s.writePlain(w, r, m, content) {
+		return true
 	}
 	// ServeContent omits Content-Length on full responses once
 	// Content-Encoding is set; put it back for the 200.

@@ -55,7 +55,7 @@ type staticMeta struct {
 	ctype   []string // the Content-Type
 	cc      []string // the Cache-Control, nil for none
 	lastMod []string // the Last-Modified, nil when the mod time is unknown
-	clen    []string // the Content-Length of data, nil when data is nil
+	clen    []string // the Content-Length of the whole file
 	br      string   // name of a precompressed .br sibling, "" if none
 	gz      string   // name of a precompressed .gz sibling, "" if none
 	data    []byte   // the content, for small files of an fs.StatFS; else nil
@@ -157,7 +157,7 @@ func (s *StaticFS) meta(name string, content io.ReadSeeker, fi fs.FileInfo) (*st
 		ctype = sniffed
 	}
 	m := &staticMeta{ver: v, etag: []string{etag}, ctype: []string{ctype}, data: data,
-		lastMod: staticLastModified(fi.ModTime()), clen: staticContentLength(data)}
+		lastMod: staticLastModified(fi.ModTime()), clen: staticContentLength(v.size)}
 	if cc := s.cacheControl(name); cc != "" {
 		m.cc = []string{cc}
 	}
@@ -182,7 +182,7 @@ func (s *StaticFS) variantMeta(key string, content io.ReadSeeker, fi fs.FileInfo
 		return nil, err
 	}
 	m := &staticMeta{ver: v, etag: []string{etag}, ctype: orig.ctype, cc: orig.cc, data: data,
-		lastMod: staticLastModified(fi.ModTime()), clen: staticContentLength(data)}
+		lastMod: staticLastModified(fi.ModTime()), clen: staticContentLength(v.size)}
 	s.cache.put(key, m)
 	return m, nil
 }
@@ -197,12 +197,9 @@ func staticLastModified(t time.Time) []string {
 	return []string{t.UTC().Format(http.TimeFormat)}
 }
 
-// staticContentLength returns the Content-Length of data, nil for nil data.
-func staticContentLength(data []byte) []string {
-	if data == nil {
-		return nil
-	}
-	return []string{strconv.Itoa(len(data))}
+// staticContentLength returns a Content-Length header value.
+func staticContentLength(size int64) []string {
+	return []string{strconv.FormatInt(size, 10)}
 }
 
 // sibling returns name if it is a regular file in the FS, else "".
