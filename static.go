@@ -52,7 +52,10 @@ import (
 // size, mod time and, on Linux, the inode change time, so rewriting a file
 // in place is noticed even when its size and mod time are kept. Larger
 // files from [OpenDir] and [os.DirFS] reach the connection through their
-// *os.File, so the kernel's sendfile path is kept.
+// *os.File, so the kernel's sendfile path is kept. A GET or HEAD without
+// Range or If-* headers, which always gets the whole file, is answered
+// without ServeContent, from header values computed once per file version;
+// the response is the same.
 //
 // Some response header values are slices shared between responses:
 // middleware may replace them (Header.Set) but must not write into them.

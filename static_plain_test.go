@@ -2,12 +2,14 @@ package frontdoor
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -127,5 +129,28 @@ func TestStaticFSPlainKeepsWrapperEncoding(t *testing.T) {
 		require.Equal(t, http.StatusOK, w.Code)
 		assert.Equal(t, "0123456789", w.Body.String())
 		assert.Empty(t, w.Header().Get("Content-Length"))
+	}
+}
+
+// TestStaticFSPlainHeadSendsNoBody checks at the ResponseWriter (where a
+// body written by mistake would show, unlike over HTTP) that a plain HEAD
+// writes no body but the Content-Length of the GET, cold and warm, for every
+// kind of fs.FS, from memory, from an opened file and precompressed.
+func TestStaticFSPlainHeadSendsNoBody(t *testing.T) {
+	for kind, fsys := range staticPlainTestFS(t) {
+		s := staticTestNew(t, fsys)
+		for _, tc := range []struct{ path, ae string }{
+			{"/", ""}, {"/app.js", "gzip"}, {"/app.js", "br"}, {"/big.js", ""}, {"/range.txt", ""},
+		} {
+			for round := range 2 {
+				name := fmt.Sprintf("%s %s ae=%s round %d", kind, tc.path, tc.ae, round)
+				get := staticTestDo(t, s, "GET", tc.path, "Accept-Encoding", tc.ae)
+				head := staticTestDo(t, s, "HEAD", tc.path, "Accept-Encoding", tc.ae)
+				require.Equal(t, http.StatusOK, head.Code, name)
+				assert.Zero(t, head.Body.Len(), name)
+				assert.Equal(t, strconv.Itoa(get.Body.Len()), head.Header().Get("Content-Length"), name)
+				assert.Equal(t, get.Header().Get("Etag"), head.Header().Get("Etag"), name)
+			}
+		}
 	}
 }
