@@ -71,7 +71,8 @@ type StaticFS struct {
 	dotfiles []string
 	logger   *slog.Logger
 	cache    *staticCache
-	statFS   fs.StatFS // fsys, when it can stat without opening; else nil
+	statFS   fs.StatFS       // fsys, when it can stat without opening; else nil
+	quick    staticVersioner // fsys, when it comes from OpenDir; else nil
 	hdr      staticHeaders
 }
 
@@ -131,6 +132,7 @@ func NewStaticFS(fsys fs.FS, opts ...StaticOption) (*StaticFS, error) {
 		hdr:      newStaticHeaders(),
 	}
 	s.statFS, _ = fsys.(fs.StatFS)
+	s.quick, _ = fsys.(staticVersioner)
 	return s, nil
 }
 
@@ -224,8 +226,7 @@ func (s *StaticFS) serveFromMemory(w http.ResponseWriter, r *http.Request, name 
 	if m == nil || m.data == nil {
 		return false
 	}
-	fi, err := s.statFS.Stat(name)
-	if err != nil || !fi.Mode().IsRegular() || staticVersion(fi) != m.ver {
+	if !s.current(name, m.ver) {
 		return false
 	}
 	h := w.Header()
@@ -275,11 +276,22 @@ func (s *StaticFS) memoryVariant(name, key string) *staticMeta {
 	if m == nil || m.data == nil {
 		return nil
 	}
-	fi, err := s.statFS.Stat(name)
-	if err != nil || !fi.Mode().IsRegular() || staticVersion(fi) != m.ver {
+	if !s.current(name, m.ver) {
 		return nil
 	}
 	return m
+}
+
+// current reports whether the file name is still the regular file of
+// version v, with one stat.
+func (s *StaticFS) current(name string, v staticVer) bool {
+	if s.quick != nil {
+		if qv, ok := s.quick.quickVersion(name); ok {
+			return qv == v
+		}
+	}
+	fi, err := s.statFS.Stat(name)
+	return err == nil && fi.Mode().IsRegular() && staticVersion(fi) == v
 }
 
 // serveDir answers for a directory: a redirect to add the slash, its
@@ -470,14 +482,16 @@ func staticError(w http.ResponseWriter, code int) {
 }
 
 // OpenDir opens dir as an [io/fs.FS] from which no path, symlinks included,
-// leads outside dir (it is [os.OpenRoot] followed by [os.Root.FS]). Prefer it
-// to [os.DirFS], which follows symlinks out of the directory. Symlinks that
-// stay inside dir work. The directory stays open for the life of the
-// process.
+// leads outside dir: its methods are those of [os.Root.FS] over
+// [os.OpenRoot](dir) (Open, Stat, Lstat, ReadDir, ReadFile, ReadLink).
+// Prefer it to [os.DirFS], which follows symlinks out of the directory.
+// Symlinks that stay inside dir work. The directory stays open for the life
+// of the process. A [StaticFS] over it checks that a file kept in memory
+// is current with one stat system call (see staticDirFS).
 func OpenDir(dir string) (fs.FS, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("frontdoor: open static dir: %w", err)
 	}
-	return root.FS(), nil
+	return newStaticDirFS(root), nil
 }
