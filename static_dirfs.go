@@ -3,20 +3,25 @@ package frontdoor
 import (
 	"io/fs"
 	"os"
-	"strings"
 )
 
 // staticDirFS is the fs.FS that OpenDir returns: every method is the
-// os.Root's, plus a quick way for StaticFS to learn the version of a
-// top-level file it keeps in memory.
+// os.Root's, plus a quick way for StaticFS to learn the version of a file
+// it keeps in memory.
 //
-// os.Root.Stat costs about 350 ns of Go work around its fstatat, even for a
-// top-level name (and an openat and a close per directory for a nested
-// one). quickVersion instead makes one fstatat relative to the root
-// directory, without following a final symlink, and only for names without
-// a slash: with no intermediate component, nothing can lead the kernel
-// outside the root. Nested names, symlinks and anything but a regular file
-// are left to the os.Root.
+// os.Root.Stat costs about 350 ns of Go work around its fstatat even for a
+// top-level name, and for a nested one an openat and a close per directory
+// on top. quickVersion instead makes one fstatat per component, relative
+// to the root directory and never following a symlink: every intermediate
+// component must be a real directory, the last a regular file. The path so
+// checked stays inside the root; a symlink anywhere, even one leading
+// inside, is left to the os.Root. Should a directory be swapped for a
+// symlink between two of these calls, the final stat could describe a
+// file outside; but its answer only decides whether the cached copy,
+// which was read through the os.Root, is still current (size, mod time
+// and change time all equal): it never chooses what to read. Such a race
+// then serves the content from before the swap, as a request that came
+// just before it would have.
 type staticDirFS struct {
 	root *os.Root
 	fsys fs.FS    // root.FS()
@@ -53,11 +58,11 @@ func (d *staticDirFS) ReadFile(name string) ([]byte, error) { return fs.ReadFile
 
 func (d *staticDirFS) ReadLink(name string) (string, error) { return fs.ReadLink(d.fsys, name) }
 
-// quickVersion returns the version of name when it is a top-level name and
-// one system call shows a regular file there; ok is false otherwise (the
-// caller then asks the os.Root).
+// quickVersion returns the version of name when the checks described
+// above find a regular file; ok is false otherwise (the caller then asks
+// the os.Root).
 func (d *staticDirFS) quickVersion(name string) (v staticVer, ok bool) {
-	if d.dir == nil || strings.IndexByte(name, '/') >= 0 || !fs.ValidPath(name) {
+	if d.dir == nil || !fs.ValidPath(name) {
 		return staticVer{}, false
 	}
 	return staticDirVersion(d.fd, name)

@@ -14,8 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// staticDirFSTestOpen writes a top-level file, a nested one, a directory and
-// a symlink to a secret outside the root, and opens the root with OpenDir.
+// staticDirFSTestOpen writes a top-level file, a nested one, symlinks to a
+// secret file and a secret directory outside the root and two that stay
+// inside, and opens the root with OpenDir.
 func staticDirFSTestOpen(t *testing.T) (root string, d *staticDirFS) {
 	base := t.TempDir()
 	root = filepath.Join(base, "site")
@@ -26,6 +27,11 @@ func staticDirFSTestOpen(t *testing.T) (root string, d *staticDirFS) {
 	require.NoError(t, os.WriteFile(secret, []byte(staticTestSecret), 0o644))
 	require.NoError(t, os.Symlink(secret, filepath.Join(root, "out.txt")))
 	require.NoError(t, os.Symlink("top.txt", filepath.Join(root, "in-link.txt")))
+	require.NoError(t, os.Symlink("sub", filepath.Join(root, "in-linkdir")))
+	outDir := filepath.Join(base, "outdir")
+	require.NoError(t, os.MkdirAll(outDir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(outDir, "in.txt"), []byte(staticTestSecret), 0o644))
+	require.NoError(t, os.Symlink(outDir, filepath.Join(root, "out-linkdir")))
 	fsys, err := OpenDir(root)
 	require.NoError(t, err)
 	d, ok := fsys.(*staticDirFS)
@@ -33,10 +39,10 @@ func staticDirFSTestOpen(t *testing.T) (root string, d *staticDirFS) {
 	return root, d
 }
 
-// TestStaticDirFSQuickVersion checks that the one-syscall version of a
-// top-level regular file is the version the os.Root's Stat gives, and that
-// everything else (nested names, symlinks, directories, missing or invalid
-// names) is left to the os.Root.
+// TestStaticDirFSQuickVersion checks that the quick version of a regular
+// file, top-level or nested, is the version the os.Root's Stat gives, and
+// that everything else (symlinks anywhere in the name, directories, missing
+// or invalid names) is left to the os.Root.
 func TestStaticDirFSQuickVersion(t *testing.T) {
 	_, d := staticDirFSTestOpen(t)
 	if !staticDirStatWorks {
@@ -44,13 +50,18 @@ func TestStaticDirFSQuickVersion(t *testing.T) {
 		assert.False(t, ok)
 		t.Skip("no one-syscall stat on " + runtime.GOOS + "/" + runtime.GOARCH)
 	}
-	fi, err := d.Stat("top.txt")
-	require.NoError(t, err)
-	v, ok := d.quickVersion("top.txt")
-	require.True(t, ok)
-	assert.Equal(t, staticVersion(fi), v)
-	assert.NotZero(t, v.chg, "the change stamp is filled in")
-	for _, name := range []string{"sub/in.txt", "out.txt", "in-link.txt", "sub", "missing.txt", ".", "../site/top.txt", "a\x00b", ""} {
+	for _, name := range []string{"top.txt", "sub/in.txt"} {
+		fi, err := d.Stat(name)
+		require.NoError(t, err)
+		v, ok := d.quickVersion(name)
+		require.True(t, ok, name)
+		assert.Equal(t, staticVersion(fi), v, name)
+		assert.NotZero(t, v.chg, "the change stamp is filled in")
+	}
+	for _, name := range []string{
+		"out.txt", "in-link.txt", "in-linkdir/in.txt", "out-linkdir/in.txt", "sub", "sub/missing.txt",
+		"missing/in.txt", "top.txt/x", "missing.txt", ".", "../site/top.txt", "sub/../top.txt", "a\x00b", "",
+	} {
 		_, ok := d.quickVersion(name)
 		assert.False(t, ok, name)
 	}
@@ -65,7 +76,7 @@ func TestOpenDirKeepsRootMethods(t *testing.T) {
 	assert.Equal(t, "in", string(b))
 	entries, err := fs.ReadDir(d, ".")
 	require.NoError(t, err)
-	assert.Len(t, entries, 4)
+	assert.Len(t, entries, 6)
 	target, err := fs.ReadLink(d, "in-link.txt")
 	require.NoError(t, err)
 	assert.Equal(t, "top.txt", target)
@@ -117,4 +128,28 @@ func TestStaticFSQuickVersionStaysFresh(t *testing.T) {
 	require.NoError(t, os.WriteFile(p, []byte("back"), 0o644))
 	require.NoError(t, os.Chtimes(p, time.Now(), time.Now()))
 	assert.Equal(t, "back", get().Body.String())
+}
+
+// TestStaticFSQuickVersionNestedSwap checks that once a nested file is kept
+// in memory, swapping its directory for a symlink to a directory outside
+// the root holding a file of the same name gives a 404, never the secret,
+// and that a symlinked directory inside the root still serves.
+func TestStaticFSQuickVersionNestedSwap(t *testing.T) {
+	root, d := staticDirFSTestOpen(t)
+	s := staticTestNew(t, d)
+	for range 2 {
+		w := staticTestDo(t, s, "GET", "/sub/in.txt")
+		require.Equal(t, http.StatusOK, w.Code)
+		assert.Equal(t, "in", w.Body.String())
+		w = staticTestDo(t, s, "GET", "/in-linkdir/in.txt")
+		require.Equal(t, http.StatusOK, w.Code)
+		assert.Equal(t, "in", w.Body.String())
+	}
+	require.NoError(t, os.Rename(filepath.Join(root, "sub"), filepath.Join(root, "sub.old")))
+	require.NoError(t, os.Symlink(filepath.Join(filepath.Dir(root), "outdir"), filepath.Join(root, "sub")))
+	for range 2 {
+		w := staticTestDo(t, s, "GET", "/sub/in.txt")
+		assert.Equal(t, http.StatusNotFound, w.Code)
+		assert.NotContains(t, w.Body.String(), staticTestSecret)
+	}
 }
