@@ -48,9 +48,11 @@ import (
 // Memory and speed. The cache holds up to 8192 file versions and, for an
 // fs.FS that implements [io/fs.StatFS] (as [OpenDir], [os.DirFS] and
 // fstest.MapFS do), the content of files up to 64 KiB, 32 MiB in all: such
-// a file is then served with one stat and no open. A version is the name,
-// size, mod time and, on Linux, the inode change time, so rewriting a file
-// in place is noticed even when its size and mod time are kept. Larger
+// a file is then served after a stat, without opening it (on Linux, the
+// stat of an [OpenDir] file is an fstatat per path component, with no
+// allocation). A version is the name, size, mod time and, on Linux, the
+// inode change time, so rewriting a file in place is noticed even when its
+// size and mod time are kept. Larger
 // files from [OpenDir] and [os.DirFS] reach the connection through their
 // *os.File, so the kernel's sendfile path is kept. A GET or HEAD without
 // Range or If-* headers, which always gets the whole file, is answered
@@ -283,7 +285,8 @@ func (s *StaticFS) memoryVariant(name, key string) *staticMeta {
 }
 
 // current reports whether the file name is still the regular file of
-// version v, with one stat.
+// version v: through the quick check of an OpenDir FS when it applies,
+// else with the fs.FS's Stat.
 func (s *StaticFS) current(name string, v staticVer) bool {
 	if s.quick != nil {
 		if qv, ok := s.quick.quickVersion(name); ok {
@@ -486,8 +489,10 @@ func staticError(w http.ResponseWriter, code int) {
 // [os.OpenRoot](dir) (Open, Stat, Lstat, ReadDir, ReadFile, ReadLink).
 // Prefer it to [os.DirFS], which follows symlinks out of the directory.
 // Symlinks that stay inside dir work. The directory stays open for the life
-// of the process. A [StaticFS] over it checks that a file kept in memory
-// is current with one stat system call (see staticDirFS).
+// of the process. A [StaticFS] over it checks that a file it keeps in
+// memory is current with one fstatat per path component on Linux, instead
+// of os.Root's heavier walk; a symlink in the name sends it through the
+// os.Root.
 func OpenDir(dir string) (fs.FS, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
