@@ -48,11 +48,16 @@ import (
 // Memory and speed. The cache holds up to 8192 file versions and, for an
 // fs.FS that implements [io/fs.StatFS] (as [OpenDir], [os.DirFS] and
 // fstest.MapFS do), the content of files up to 64 KiB, 32 MiB in all: such
-// a file is then served with one stat and no open. A version is the name,
-// size, mod time and, on Linux, the inode change time, so rewriting a file
-// in place is noticed even when its size and mod time are kept. Larger
+// a file is then served after a stat, without opening it (on Linux, the
+// stat of an [OpenDir] file is an fstatat per path component, with no
+// allocation). A version is the name, size, mod time and, on Linux, the
+// inode change time, so rewriting a file in place is noticed even when its
+// size and mod time are kept. Larger
 // files from [OpenDir] and [os.DirFS] reach the connection through their
-// *os.File, so the kernel's sendfile path is kept.
+// *os.File, so the kernel's sendfile path is kept. A GET or HEAD without
+// Range or If-* headers, which always gets the whole file, is answered
+// without ServeContent, from header values computed once per file version;
+// the response is the same.
 //
 // Some response header values are slices shared between responses:
 // middleware may replace them (Header.Set) but must not write into them.
@@ -68,7 +73,8 @@ type StaticFS struct {
 	dotfiles []string
 	logger   *slog.Logger
 	cache    *staticCache
-	statFS   fs.StatFS // fsys, when it can stat without opening; else nil
+	statFS   fs.StatFS       // fsys, when it can stat without opening; else nil
+	quick    staticVersioner // fsys, when it comes from OpenDir; else nil
 	hdr      staticHeaders
 }
 
@@ -81,6 +87,7 @@ type staticHeaders struct {
 	nosniff, allow, html, noCache []string
 	varyAE, varyAccept, varyBoth  []string
 	br, gzip                      []string
+	acceptRanges                  []string
 }
 
 func newStaticHeaders() staticHeaders {
@@ -94,6 +101,8 @@ func newStaticHeaders() staticHeaders {
 		varyBoth:   []string{"Accept, Accept-Encoding"},
 		br:         []string{"br"},
 		gzip:       []string{"gzip"},
+
+		acceptRanges: []string{"bytes"},
 	}
 }
 
@@ -125,6 +134,7 @@ func NewStaticFS(fsys fs.FS, opts ...StaticOption) (*StaticFS, error) {
 		hdr:      newStaticHeaders(),
 	}
 	s.statFS, _ = fsys.(fs.StatFS)
+	s.quick, _ = fsys.(staticVersioner)
 	return s, nil
 }
 
@@ -218,11 +228,11 @@ func (s *StaticFS) serveFromMemory(w http.ResponseWriter, r *http.Request, name 
 	if m == nil || m.data == nil {
 		return false
 	}
-	fi, err := s.statFS.Stat(name)
-	if err != nil || !fi.Mode().IsRegular() || staticVersion(fi) != m.ver {
+	if !s.current(name, m.ver) {
 		return false
 	}
 	h := w.Header()
+	plain := staticPlain(r)
 	var enc []string
 	if m.br != "" || m.gz != "" {
 		switch staticPickEncoding(r.Header["Accept-Encoding"], m.br != "", m.gz != "") {
@@ -250,6 +260,10 @@ func (s *StaticFS) serveFromMemory(w http.ResponseWriter, r *http.Request, name 
 	if enc != nil {
 		h["Content-Encoding"] = enc
 	}
+	if plain && (enc != nil || !staticWrapperEncoded(h)) {
+		s.writePlainMemory(w, r, m)
+		return true
+	}
 	// A zero mod time becomes the Unix epoch, which ServeContent also takes
 	// for "unknown".
 	mc := &staticMemContent{ResponseWriter: w, data: m.data, setLength: enc != nil}
@@ -264,11 +278,23 @@ func (s *StaticFS) memoryVariant(name, key string) *staticMeta {
 	if m == nil || m.data == nil {
 		return nil
 	}
-	fi, err := s.statFS.Stat(name)
-	if err != nil || !fi.Mode().IsRegular() || staticVersion(fi) != m.ver {
+	if !s.current(name, m.ver) {
 		return nil
 	}
 	return m
+}
+
+// current reports whether the file name is still the regular file of
+// version v: through the quick check of an OpenDir FS when it applies,
+// else with the fs.FS's Stat.
+func (s *StaticFS) current(name string, v staticVer) bool {
+	if s.quick != nil {
+		if qv, ok := s.quick.quickVersion(name); ok {
+			return qv == v
+		}
+	}
+	fi, err := s.statFS.Stat(name)
+	return err == nil && fi.Mode().IsRegular() && staticVersion(fi) == v
 }
 
 // serveDir answers for a directory: a redirect to add the slash, its
@@ -338,6 +364,9 @@ func (s *StaticFS) serveFile(w http.ResponseWriter, r *http.Request, name string
 	if m.cc != nil {
 		h["Cache-Control"] = m.cc
 	}
+	if staticPlain(r) && !staticWrapperEncoded(h) && s.writePlain(w, r, m, content) {
+		return
+	}
 	http.ServeContent(w, r, "", fi.ModTime(), content)
 }
 
@@ -377,6 +406,9 @@ func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, or
 	h["Etag"] = m.etag
 	if m.cc != nil {
 		h["Cache-Control"] = m.cc
+	}
+	if staticPlain(r) && s.writePlain(w, r, m, content) {
+		return true
 	}
 	// ServeContent omits Content-Length on full responses once
 	// Content-Encoding is set; put it back for the 200.
@@ -453,14 +485,18 @@ func staticError(w http.ResponseWriter, code int) {
 }
 
 // OpenDir opens dir as an [io/fs.FS] from which no path, symlinks included,
-// leads outside dir (it is [os.OpenRoot] followed by [os.Root.FS]). Prefer it
-// to [os.DirFS], which follows symlinks out of the directory. Symlinks that
-// stay inside dir work. The directory stays open for the life of the
-// process.
+// leads outside dir: its methods are those of [os.Root.FS] over
+// [os.OpenRoot](dir) (Open, Stat, Lstat, ReadDir, ReadFile, ReadLink).
+// Prefer it to [os.DirFS], which follows symlinks out of the directory.
+// Symlinks that stay inside dir work. The directory stays open for the life
+// of the process. A [StaticFS] over it checks that a file it keeps in
+// memory is current with one fstatat per path component on Linux, instead
+// of os.Root's heavier walk; a symlink in the name sends it through the
+// os.Root.
 func OpenDir(dir string) (fs.FS, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("frontdoor: open static dir: %w", err)
 	}
-	return root.FS(), nil
+	return newStaticDirFS(root), nil
 }

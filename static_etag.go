@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 )
 
 const (
@@ -46,18 +47,20 @@ func staticVersion(fi fs.FileInfo) staticVer {
 }
 
 // staticMeta is what a StaticFS knows about one version of one file. It is
-// immutable once built and shared by concurrent requests; its slices are assigned to response headers directly
-// and must never be modified.
+// immutable once built and shared by concurrent requests; its slices are
+// assigned to response headers directly and must never be modified.
 type staticMeta struct {
-	ver   staticVer
-	etag  []string // the strong ETag, quoted
-	ctype []string // the Content-Type
-	cc    []string // the Cache-Control, nil for none
-	br    string   // name of a precompressed .br sibling, "" if none
-	gz    string   // name of a precompressed .gz sibling, "" if none
-	data  []byte   // the content, for small files of an fs.StatFS; else nil
-	brKey string   // the cache key of the .br sibling's metadata
-	gzKey string   // the cache key of the .gz sibling's metadata
+	ver     staticVer
+	etag    []string // the strong ETag, quoted
+	ctype   []string // the Content-Type
+	cc      []string // the Cache-Control, nil for none
+	lastMod []string // the Last-Modified, nil when the mod time is unknown
+	clen    []string // the Content-Length of the whole file
+	br      string   // name of a precompressed .br sibling, "" if none
+	gz      string   // name of a precompressed .gz sibling, "" if none
+	data    []byte   // the content, for small files of an fs.StatFS; else nil
+	brKey   string   // the cache key of the .br sibling's metadata
+	gzKey   string   // the cache key of the .gz sibling's metadata
 }
 
 // staticVariantKey returns the cache key under which the metadata of a
@@ -153,7 +156,8 @@ func (s *StaticFS) meta(name string, content io.ReadSeeker, fi fs.FileInfo) (*st
 	if ctype == "" {
 		ctype = sniffed
 	}
-	m := &staticMeta{ver: v, etag: []string{etag}, ctype: []string{ctype}, data: data}
+	m := &staticMeta{ver: v, etag: []string{etag}, ctype: []string{ctype}, data: data,
+		lastMod: staticLastModified(fi.ModTime()), clen: staticContentLength(v.size)}
 	if cc := s.cacheControl(name); cc != "" {
 		m.cc = []string{cc}
 	}
@@ -177,9 +181,25 @@ func (s *StaticFS) variantMeta(key string, content io.ReadSeeker, fi fs.FileInfo
 	if err != nil {
 		return nil, err
 	}
-	m := &staticMeta{ver: v, etag: []string{etag}, ctype: orig.ctype, cc: orig.cc, data: data}
+	m := &staticMeta{ver: v, etag: []string{etag}, ctype: orig.ctype, cc: orig.cc, data: data,
+		lastMod: staticLastModified(fi.ModTime()), clen: staticContentLength(v.size)}
 	s.cache.put(key, m)
 	return m, nil
+}
+
+// staticLastModified returns the Last-Modified value http.ServeContent
+// sends for mod time t, formatted once per file version; nil where it sends
+// none (a zero time or the Unix epoch, which it takes for "unknown").
+func staticLastModified(t time.Time) []string {
+	if t.IsZero() || t.Equal(time.Unix(0, 0)) {
+		return nil
+	}
+	return []string{t.UTC().Format(http.TimeFormat)}
+}
+
+// staticContentLength returns a Content-Length header value.
+func staticContentLength(size int64) []string {
+	return []string{strconv.FormatInt(size, 10)}
 }
 
 // sibling returns name if it is a regular file in the FS, else "".
