@@ -3,6 +3,7 @@ package frontdoor
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -296,4 +297,35 @@ func FuzzStrategyPick(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestHashRendezvousPruningKeepsWinner checks that skipping the logarithm
+// for backends whose score bound cannot win changes no pick: the weighted
+// rendezvous must pick what scoring every backend picks.
+func TestHashRendezvousPruningKeepsWinner(t *testing.T) {
+	full := func(h *hashIDs, key uint64) int {
+		best, bestScore := 0, math.Inf(-1)
+		for i, id := range h.ids {
+			u := (float64(mix64(key^id)>>11) + 0.5) / (1 << 53)
+			if sc := -h.weights[i] / math.Log(u); sc > bestScore {
+				best, bestScore = i, sc
+			}
+		}
+		return best
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{2, 3, 10, 100, 1000} {
+		h := &hashIDs{n: n, ids: make([]uint64, n), weights: make([]float64, n)}
+		for i := range n {
+			h.ids[i] = rnd.Uint64()
+			h.weights[i] = float64(1 + rnd.IntN(maxWeight))
+			if i%3 == 0 {
+				h.weights[i] = 1 // many light backends next to heavy ones
+			}
+		}
+		for range 20000 {
+			key := rnd.Uint64()
+			require.Equal(t, full(h, key), h.rendezvous(key), "n=%d key=%#x", n, key)
+		}
+	}
 }
