@@ -1,6 +1,7 @@
 package frontdoor
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -128,18 +129,12 @@ func cleanMuxPrefix(prefix string) (string, error) {
 // muxStripPrefix validates a WithStripPrefix value for the route prefix
 // route and returns the clean prefix to strip, "" for none.
 func muxStripPrefix(strip, route string) (string, error) {
-	if strip == "" {
-		return "", nil
+	clean, err := cleanStripPrefix(strip)
+	if err != nil {
+		return "", errors.New(strings.TrimPrefix(err.Error(), "frontdoor: "))
 	}
-	if strip[0] != '/' {
-		return "", fmt.Errorf("WithStripPrefix(%q): prefix must begin with \"/\"", strip)
-	}
-	clean := path.Clean(strip)
-	if !muxPrefixMatches(clean, route) {
+	if clean != "" && !muxPrefixMatches(clean, route) {
 		return "", fmt.Errorf("WithStripPrefix(%q): not a prefix of the route", strip)
-	}
-	if clean == "/" {
-		return "", nil
 	}
 	return clean, nil
 }
@@ -232,21 +227,6 @@ func stripMuxPrefix(r *http.Request, prefix, matched string) *http.Request {
 	*r2 = *r
 	r2.URL = new(url.URL)
 	*r2.URL = *r.URL
-	rest := matched[len(prefix):]
-	if rest == "" {
-		rest = "/"
-	}
-	r2.URL.Path = rest
-	r2.URL.RawPath = ""
-	if matched == r.URL.Path && r.URL.RawPath != "" {
-		// Keep the client's escaping when the escaped path has the same
-		// prefix; otherwise let url.URL re-escape the decoded path.
-		if raw, ok := strings.CutPrefix(r.URL.RawPath, prefix); ok && (raw == "" || raw[0] == '/') {
-			if raw == "" {
-				raw = "/"
-			}
-			r2.URL.RawPath = raw
-		}
-	}
+	stripURLPrefix(r2.URL, matched, prefix)
 	return r2
 }

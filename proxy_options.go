@@ -87,11 +87,8 @@ func (c *proxyConfig) validate() error {
 	if c.maxIdleConnsPerHost == 0 {
 		c.maxIdleConnsPerHost = defaultMaxIdleConnsPerHost
 	}
-	if p := c.stripPrefix; p != "" {
-		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#") {
-			return fmt.Errorf("frontdoor: WithStripPrefix: %q must be a path starting with /", p)
-		}
-		c.stripPrefix = strings.TrimRight(p, "/")
+	if c.stripPrefix, err = cleanStripPrefix(c.stripPrefix); err != nil {
+		return err
 	}
 	for _, u := range c.upgrades {
 		if u == "" || strings.ContainsAny(u, " ,\t") {
