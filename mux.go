@@ -144,7 +144,7 @@ func muxStripPrefix(strip, route string) (string, error) {
 func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt, matched := m.match(r.URL.Path)
 	if rt == nil {
-		http.NotFound(w, r)
+		writeProxyProblem(w, r, http.StatusNotFound)
 		return
 	}
 	if rt.strip != "" {

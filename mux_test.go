@@ -381,3 +381,37 @@ func FuzzMuxMatch(f *testing.F) {
 		}
 	})
 }
+
+// TestMuxErrorsSpeakJSONToAPIClients checks that the Mux's own 404 and a
+// route's 429 answer like the Balancer's errors: problem+json for a client
+// that accepts JSON, short text otherwise, and never a stack of details.
+func TestMuxErrorsSpeakJSONToAPIClients(t *testing.T) {
+	m := NewMux()
+	m.Handle("/api", muxTestHandler("api"), WithRateLimit(1, 1))
+	do := func(target, accept string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodGet, target, nil)
+		r.RemoteAddr = "192.0.2.9:1"
+		if accept != "" {
+			r.Header.Set("Accept", accept)
+		}
+		rec := httptest.NewRecorder()
+		m.ServeHTTP(rec, r)
+		return rec
+	}
+
+	rec := do("/nowhere", "application/json")
+	assert.Equal(t, http.StatusNotFound, rec.Code)
+	assert.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
+	assert.JSONEq(t, `{"type":"about:blank","title":"Not Found","status":404}`, rec.Body.String())
+	rec = do("/nowhere", "")
+	assert.Equal(t, http.StatusNotFound, rec.Code)
+	assert.Equal(t, "text/plain; charset=utf-8", rec.Header().Get("Content-Type"))
+	assert.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"))
+
+	require.Equal(t, http.StatusOK, do("/api/x", "application/json").Code)
+	rec = do("/api/x", "application/json")
+	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+	assert.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
+	assert.Contains(t, rec.Body.String(), `"status":429`)
+	assert.NotEmpty(t, rec.Header().Get("Retry-After"), "Retry-After survives the shared writer")
+}

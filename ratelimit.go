@@ -97,7 +97,7 @@ func (h *rateLimitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		secs = 1
 	}
 	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
-	http.Error(w, http.StatusText(http.StatusTooManyRequests), http.StatusTooManyRequests)
+	writeProxyProblem(w, r, http.StatusTooManyRequests)
 }
 
 // rateLimitKey maps a client address to the key its limiter is filed under:
