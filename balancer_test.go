@@ -18,29 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// balTestClock is an injected clock for health and budget timing.
-type balTestClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newBalTestClock() *balTestClock {
-	return &balTestClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func (c *balTestClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *balTestClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func withBalTestClock(c *balTestClock) BalancerOption {
+func withBalTestClock(c *testClock) BalancerOption {
 	return balancerOptionFunc(func(cfg *balancerConfig) { cfg.now = c.now })
 }
 
@@ -328,7 +306,7 @@ func TestRetryBodyReplay(t *testing.T) {
 }
 
 func TestBalancerRetryBudgetExhausted(t *testing.T) {
-	clk := newBalTestClock()
+	clk := newTestClock()
 	live := newBalTestBackend(t, "live")
 	dead := balTestDeadURL(t)
 	b := newBalTestBalancer(t, []string{dead, live.URL}, withBalTestClock(clk),
@@ -515,7 +493,7 @@ func TestBalancerConcurrentTrafficFlipsAndUpdates(t *testing.T) {
 }
 
 func TestBalancerMaxTryDuration(t *testing.T) {
-	clk := newBalTestClock()
+	clk := newTestClock()
 	live := newBalTestBackend(t, "live")
 	slowHang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		clk.advance(3 * time.Second)

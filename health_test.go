@@ -20,7 +20,7 @@ import (
 )
 
 func TestBalancerRecoveryAfterReopen(t *testing.T) {
-	clk := newBalTestClock()
+	clk := newTestClock()
 	live := newBalTestBackend(t, "live")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -76,7 +76,7 @@ func TestBalancerRecoveryAfterReopen(t *testing.T) {
 }
 
 func TestBalancerHalfOpenSingleTrial(t *testing.T) {
-	clk := newBalTestClock()
+	clk := newTestClock()
 	a, live := newBalTestBackend(t, "a"), newBalTestBackend(t, "live")
 	b := newBalTestBalancer(t, []string{a.URL, live.URL}, withBalTestClock(clk))
 	a.mode.Store(balModeHangup)
@@ -126,7 +126,7 @@ func balTestTrial(t *testing.T, b *Balancer, url string) {
 }
 
 func TestBalancerGrowingEjectionAndDecay(t *testing.T) {
-	clk := newBalTestClock()
+	clk := newTestClock()
 	a, live := newBalTestBackend(t, "a"), newBalTestBackend(t, "live")
 	b := newBalTestBalancer(t, []string{a.URL, live.URL}, withBalTestClock(clk),
 		WithPassiveHealth(PassiveHealth{BaseEjection: 10 * time.Second, MaxEjection: time.Minute, Decay: time.Minute}))
@@ -185,7 +185,7 @@ func TestBalancerMaxEjectionPercent(t *testing.T) {
 }
 
 func TestBalancerPanicMode(t *testing.T) {
-	clk := newBalTestClock()
+	clk := newTestClock()
 	a, c := newBalTestBackend(t, "a"), newBalTestBackend(t, "c")
 	a.mode.Store(balModeHangup)
 	c.mode.Store(balModeHangup)
@@ -215,7 +215,7 @@ func TestBalancerPanicMode(t *testing.T) {
 }
 
 func TestBalancerStateChangesLoggedAndReported(t *testing.T) {
-	clk := newBalTestClock()
+	clk := newTestClock()
 	a, live := newBalTestBackend(t, "a"), newBalTestBackend(t, "live")
 	var logs bytes.Buffer
 	var mu sync.Mutex
@@ -264,7 +264,7 @@ func (s *balTestSyncWriter) Write(p []byte) (int, error) {
 }
 
 func TestBalancerCount5xxAndSlow(t *testing.T) {
-	clk := newBalTestClock()
+	clk := newTestClock()
 	busy, live := newBalTestBackend(t, "busy"), newBalTestBackend(t, "live")
 	busy.mode.Store(balMode503)
 	plain := newBalTestBalancer(t, []string{busy.URL, live.URL})

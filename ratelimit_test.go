@@ -16,28 +16,6 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// rateLimitTestClock is a manually advanced clock for limiter tables.
-type rateLimitTestClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *rateLimitTestClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *rateLimitTestClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newRateLimitTestClock() *rateLimitTestClock {
-	return &rateLimitTestClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
 func rateLimitTestReq(remote string, xff ...string) *http.Request {
 	r := httptest.NewRequest(http.MethodGet, "/api/x", nil)
 	r.RemoteAddr = remote
@@ -74,7 +52,7 @@ func TestRateLimitThroughMux(t *testing.T) {
 }
 
 func TestRateLimitRetryAfter(t *testing.T) {
-	clk := newRateLimitTestClock()
+	clk := newTestClock()
 	tbl := newRateLimitTable(rate.Every(10*time.Second), 1, 100, clk.now)
 	key := netip.MustParseAddr("192.0.2.1")
 	ok, _ := tbl.allow(key)
@@ -136,7 +114,7 @@ func TestRateLimitIPv6Per64(t *testing.T) {
 // checks it never holds more than its bound.
 func TestRateLimitMemoryBound(t *testing.T) {
 	const bound = 1000
-	clk := newRateLimitTestClock()
+	clk := newTestClock()
 	tbl := newRateLimitTable(10, 5, bound, clk.now)
 	maxSeen := 0
 	for i := range 100_000 {
@@ -166,7 +144,7 @@ func TestRateLimitMemoryBound(t *testing.T) {
 }
 
 func TestRateLimitEvictsIdle(t *testing.T) {
-	clk := newRateLimitTestClock()
+	clk := newTestClock()
 	// burst 2 at 1/s: a bucket is full again 2 s after its last use.
 	tbl := newRateLimitTable(1, 2, 1000, clk.now)
 	for i := range 100 {
@@ -192,7 +170,7 @@ func TestRateLimitEvictsIdle(t *testing.T) {
 }
 
 func TestRateLimitLRUKeepsActiveClient(t *testing.T) {
-	clk := newRateLimitTestClock()
+	clk := newTestClock()
 	tbl := newRateLimitTable(rate.Every(time.Hour), 1, 10, clk.now)
 	busy := netip.MustParseAddr("198.51.100.1")
 	ok, _ := tbl.allow(busy)
@@ -235,7 +213,7 @@ func TestRateLimitConcurrent(t *testing.T) {
 }
 
 func TestRateLimitTinyLimitNeverIdle(t *testing.T) {
-	clk := newRateLimitTestClock()
+	clk := newTestClock()
 	tbl := newRateLimitTable(1e-15, 1000, 10, clk.now)
 	assert.Equal(t, time.Duration(math.MaxInt64), tbl.idle, "no overflow into a negative idle time")
 	key := netip.MustParseAddr("192.0.2.1")

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,4 +81,28 @@ func (c *streamTestClient) echo(msg string) (string, error) {
 	}
 	line, err := c.br.ReadString('\n')
 	return strings.TrimSuffix(line, "\n"), err
+}
+
+// testClock is a manually advanced clock, injected where the code under test
+// reads time (health and retry-budget timing, rate limiters). It starts at a
+// fixed date and is safe for concurrent use.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newTestClock() *testClock {
+	return &testClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
