@@ -45,7 +45,8 @@ const usage = `usage: gateway [flags]
                          path segment (/api matches /api and /api/x, not /apix) and
                          the longest prefix wins. Path and query are forwarded
                          unchanged. -route /=URL proxies all.
-  -strategy NAME         round-robin | least-conn | random (default round-robin)
+  -strategy NAME         round-robin | least-conn | random (default round-robin),
+                         also p2c, ewma, hash:ip, hash:header:NAME, hash:cookie:NAME
 
 With no -route, three demo backends start on 127.0.0.1 and /api goes to them.
 `

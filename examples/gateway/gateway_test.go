@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/frontdoor-go/frontdoor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -273,22 +272,53 @@ func TestGatewayRouteRoot(t *testing.T) {
 	assert.Equal(t, 0, p.stop(t, syscall.SIGTERM))
 }
 
+// TestGatewayStrategies checks that -strategy reaches the Balancer: every
+// name the usage lists starts a gateway that serves, round-robin alternates
+// the two backends, and a header hash sends each key to one backend every
+// time while different keys reach both.
 func TestGatewayStrategies(t *testing.T) {
 	b1, b2 := gwBackend(t, "b1"), gwBackend(t, "b2")
-	for _, name := range []string{"round-robin", "least-conn", "random"} {
+	backendOf := func(t *testing.T, url, user string) string {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, url+"/x", nil)
+		require.NoError(t, err)
+		req.Header.Set("X-User", user)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, 200, resp.StatusCode)
+		require.Regexp(t, `^b[12] /x$`, string(b))
+		return strings.Fields(string(b))[0]
+	}
+	for _, name := range []string{"round-robin", "least-conn", "random", "p2c", "ewma", "hash:ip", "hash:cookie:sid"} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := frontdoor.ParseStrategy(name); err != nil {
-				t.Skipf("the library does not ship %q yet: %v", name, err)
-			}
 			p := gwStart(t, "-route", "/="+b1.URL+","+b2.URL, "-strategy", name)
+			seen := map[string]bool{}
 			for range 4 {
-				code, _, body := gwGet(t, p.url+"/x")
-				require.Equal(t, 200, code)
-				assert.Regexp(t, `^b[12] /x$`, body)
+				seen[backendOf(t, p.url, "")] = true
+			}
+			if name == "round-robin" {
+				assert.Len(t, seen, 2, "round-robin alternates the backends")
 			}
 			assert.Equal(t, 0, p.stop(t, syscall.SIGTERM))
 		})
 	}
+	t.Run("hash:header:X-User", func(t *testing.T) {
+		p := gwStart(t, "-route", "/="+b1.URL+","+b2.URL, "-strategy", "hash:header:X-User")
+		spread := map[string]bool{}
+		for i := range 20 {
+			user := fmt.Sprintf("user-%d", i)
+			first := backendOf(t, p.url, user)
+			for range 3 {
+				assert.Equal(t, first, backendOf(t, p.url, user), "%s sticks to one backend", user)
+			}
+			spread[first] = true
+		}
+		assert.Len(t, spread, 2, "different keys reach both backends")
+		assert.Equal(t, 0, p.stop(t, syscall.SIGTERM))
+	})
 }
 
 // TestGatewayStaticFlag is the bench harness's static-only shape.

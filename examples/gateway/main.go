@@ -11,7 +11,8 @@
 //	                       it go to a Balancer over the listed backends, the longest
 //	                       prefix winning. Path and query are forwarded unchanged.
 //	                       -route /=URL proxies everything.
-//	-strategy NAME         round-robin | least-conn | random (default round-robin)
+//	-strategy NAME         round-robin | least-conn | random (default round-robin),
+//	                       also p2c, ewma, hash:ip, hash:header:NAME, hash:cookie:NAME
 //
 // With no -route it starts three demo backends on 127.0.0.1 and routes /api
 // to them, so the embedded frontend has something to call. When ready it
@@ -49,6 +50,9 @@ const streamGrace = 2 * time.Second
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal, a second one ends the process at once instead
+	// of waiting for the drain.
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
