@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/textproto"
 	"net/url"
 	"path"
@@ -68,7 +69,11 @@ func (c *proxyConfig) setForwarded(in *http.Request, h http.Header) {
 	if err != nil {
 		peer = ""
 	}
-	trusted := peer != "" && len(c.trusted) > 0 && c.trusted.contains(peerAddr(in))
+	trusted := false
+	if peer != "" && len(c.trusted) > 0 {
+		a, err := netip.ParseAddr(peer)
+		trusted = err == nil && c.trusted.contains(a)
+	}
 	proto := "http"
 	if in.TLS != nil {
 		proto = "https"
