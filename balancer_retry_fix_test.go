@@ -1,0 +1,61 @@
+package frontdoor
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A body over an http.MaxBytesReader limit is the client's fault: 413,
+// never a 499 the live client would see, and the backend is not blamed.
+func TestBalancerFixBodyTooLarge(t *testing.T) {
+	be := newBalTestBackend(t, "a")
+	b := newBalTestBalancer(t, []string{be.URL})
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 10)
+		b.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	res, err := http.Post(front.URL+"/up", "text/plain", strings.NewReader(strings.Repeat("x", 64<<10)))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+	assert.Equal(t, "Request Entity Too Large\n", string(body))
+	assert.Zero(t, balTestStatus(t, b, be.URL).Failures, "the backend is not blamed")
+
+	code, _ := balTestDo(b, http.MethodGet, "")
+	assert.Equal(t, http.StatusOK, code, "the backend stays in the pool")
+}
+
+// A chunked upload cut by a malformed chunk while the client is still
+// connected is answered 400 (or the connection is closed), never 499.
+func TestBalancerFixTruncatedChunkedUpload(t *testing.T) {
+	be := newBalTestBackend(t, "a")
+	b := newBalTestBalancer(t, []string{be.URL})
+	front := httptest.NewServer(b)
+	t.Cleanup(front.Close)
+	conn, err := net.Dial("tcp", front.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	_, err = io.WriteString(conn, "POST /up HTTP/1.1\r\nHost: front\r\nTransfer-Encoding: chunked\r\n\r\n"+
+		"5\r\nhello\r\nzz-not-hex\r\n")
+	require.NoError(t, err)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		// The server may close the connection instead: fine, but
+		// then nothing was answered at all.
+		return
+	}
+	res.Body.Close()
+	assert.NotEqual(t, StatusClientClosedRequest, res.StatusCode)
+	assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+	assert.Zero(t, balTestStatus(t, b, be.URL).Failures, "the backend is not blamed")
+}
