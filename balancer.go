@@ -183,8 +183,13 @@ func (c *balancerConfig) validate(n int) error {
 
 // ServeHTTP forwards r to a backend, retrying on another one when the
 // [RetryPolicy] allows, and answers 503/502/504 itself when no attempt
-// produced a response.
+// produced a response. CONNECT is answered 405 before any backend is
+// picked: this is a reverse proxy, not a tunnel.
 func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodConnect {
+		writeProxyMethodNotAllowed(w)
+		return
+	}
 	s := b.set.Load()
 	if s == nil {
 		b.cfg.proxy.writeError(w, r, ErrNoBackend)

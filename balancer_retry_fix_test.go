@@ -59,3 +59,28 @@ func TestBalancerFixTruncatedChunkedUpload(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, res.StatusCode)
 	assert.Zero(t, balTestStatus(t, b, be.URL).Failures, "the backend is not blamed")
 }
+
+// CONNECT is refused before any backend is picked or counted, so it is
+// 405 even when every backend is down and never a backend request.
+func TestBalancerFixConnectRefused(t *testing.T) {
+	be := newBalTestBackend(t, "a")
+	b := newBalTestBalancer(t, []string{be.URL})
+	dead := newBalTestBalancer(t, []string{balTestDeadURL(t), balTestDeadURL(t)})
+	var zero Balancer
+	for name, h := range map[string]http.Handler{"live": b, "all down": dead, "zero": &zero} {
+		front := httptest.NewServer(h)
+		t.Cleanup(front.Close)
+		conn, err := net.Dial("tcp", front.Listener.Addr().String())
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close() })
+		_, err = io.WriteString(conn, "CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n")
+		require.NoError(t, err)
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err, name)
+		res.Body.Close()
+		assert.Equal(t, http.StatusMethodNotAllowed, res.StatusCode, name)
+		assert.NotEmpty(t, res.Header.Get("Allow"), name)
+	}
+	assert.Zero(t, be.hits.Load(), "the backend was not contacted")
+	assert.Zero(t, balTestStatus(t, b, be.URL).Requests, "CONNECT is not a backend request")
+}

@@ -157,12 +157,9 @@ func newForwarder(target *url.URL, cfg *proxyConfig, ld *load, logger *slog.Logg
 // w cannot be hijacked (HTTP/2) it panics with [http.ErrAbortHandler], which
 // the server turns into a stream reset.
 //
-// CONNECT requests are answered 405 here and never forwarded.
+// Callers must refuse CONNECT requests (Balancer.ServeHTTP does): forward
+// would pass them on.
 func (f *forwarder) forward(w http.ResponseWriter, r *http.Request) (err error) {
-	if r.Method == http.MethodConnect {
-		writeProxyMethodNotAllowed(w)
-		return nil
-	}
 	f.load.inflight.Add(1)
 	aw := f.pool.Get().(*attemptWriter)
 	aw.ResponseWriter = w

@@ -355,8 +355,15 @@ func TestProxyNotAnOpenProxy(t *testing.T) {
 	assert.Equal(t, "/steal?x=1", got.requestURI, "absolute-form goes to our backend")
 	assert.Len(t, otherSeen, 0, "never to the named host")
 
-	io.WriteString(conn, "CONNECT "+otherHost+" HTTP/1.1\r\nHost: "+otherHost+"\r\n\r\n")
-	res, err = http.ReadResponse(br, nil)
+	// CONNECT is refused by the Balancer, before forward.
+	bal := newBalTestBalancer(t, []string{backend.URL})
+	balFront := httptest.NewServer(bal)
+	t.Cleanup(balFront.Close)
+	conn2, err := net.Dial("tcp", balFront.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn2.Close() })
+	io.WriteString(conn2, "CONNECT "+otherHost+" HTTP/1.1\r\nHost: "+otherHost+"\r\n\r\n")
+	res, err = http.ReadResponse(bufio.NewReader(conn2), nil)
 	require.NoError(t, err)
 	res.Body.Close()
 	assert.Equal(t, http.StatusMethodNotAllowed, res.StatusCode)
