@@ -6,8 +6,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -83,4 +85,65 @@ func TestBalancerFixConnectRefused(t *testing.T) {
 	}
 	assert.Zero(t, be.hits.Load(), "the backend was not contacted")
 	assert.Zero(t, balTestStatus(t, b, be.URL).Requests, "CONNECT is not a backend request")
+}
+
+// When a hash sends a key to a dead backend, the retry goes to another
+// backend without calling the strategy on a slice of its own, which would
+// replace the strategy's per-slice cache on every such retry.
+func TestBalancerFixHashRetryKeepsCache(t *testing.T) {
+	a, c := newBalTestBackend(t, "a"), newBalTestBackend(t, "c")
+	dead := balTestDeadURL(t)
+	st := HashHeader("X-Key")
+	b := newBalTestBalancer(t, []string{a.URL, dead, c.URL}, WithStrategy(st),
+		WithPassiveHealth(PassiveHealth{MaxFails: -1}))
+	hs := st.(*hashStrategy)
+	list := b.eligible(b.set.Load(), time.Now()).list
+	key := ""
+	for i := 0; key == "" && i < 1000; i++ {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("X-Key", strconv.Itoa(i))
+		if be := st.Pick(r, list); be.URL().String() == dead {
+			key = strconv.Itoa(i)
+		}
+	}
+	require.NotEmpty(t, key, "a key of the dead backend")
+	cache := hs.ids.p.Load()
+	require.NotNil(t, cache)
+
+	var first string
+	for range 3 {
+		code, body := balTestDo(b, http.MethodGet, "", "X-Key", key)
+		assert.Equal(t, http.StatusOK, code)
+		assert.Contains(t, []string{"a", "c"}, body)
+		if first == "" {
+			first = body
+		}
+		assert.Equal(t, first, body, "the key's fallback is stable")
+	}
+	assert.Same(t, cache, hs.ids.p.Load(), "the strategy's cache was not replaced")
+}
+
+// A retry token is only spent on a retry that happens: a one-backend pool
+// failing over and over has nothing to retry on and leaves the budget
+// whole for a pool that does.
+func TestBalancerFixBudgetNotSpentWithoutRetry(t *testing.T) {
+	clk := newBalTestClock() // frozen: the budget never refills
+	dead := balTestDeadURL(t)
+	b := newBalTestBalancer(t, []string{dead}, withBalTestClock(clk),
+		WithPassiveHealth(PassiveHealth{MaxFails: -1}),
+		WithRetryPolicy(RetryPolicy{BudgetFloor: 2, BudgetRatio: 0.001}))
+	for range 5 {
+		code, _ := balTestDo(b, http.MethodGet, "")
+		assert.Equal(t, http.StatusBadGateway, code)
+	}
+	live := newBalTestBackend(t, "live")
+	require.NoError(t, b.SetBackends([]BackendSpec{{URL: dead, Weight: 1}, {URL: live.URL, Weight: 1}}))
+	// Each of these may start on the dead backend (round robin moved on
+	// for the retry too): their retries need the two tokens the budget
+	// holds, which the failures above must not have taken.
+	for range 2 {
+		code, body := balTestDo(b, http.MethodGet, "")
+		assert.Equal(t, http.StatusOK, code)
+		assert.Equal(t, "live", body)
+	}
 }
