@@ -138,9 +138,7 @@ func (c *balancerConfig) validate(n int) error {
 	if err := c.proxy.validate(); err != nil {
 		return err
 	}
-	if nets, err := parseTrustedNets(c.proxy.trustedCIDRs); err == nil {
-		c.strategy = withTrustedProxies(c.strategy, nets)
-	}
+	c.strategy = withTrustedProxies(c.strategy, c.proxy.trusted)
 	if c.weights != nil {
 		if len(c.weights) != n {
 			return fmt.Errorf("frontdoor: WithWeights: %d weights for %d backends", len(c.weights), n)

@@ -101,15 +101,11 @@ type forwarder struct {
 }
 
 // newForwarder returns a forwarder to target that counts its work in ld.
-// cfg must have been validated and outlive the forwarder.
+// cfg must have been validated (proxyConfig.validate, which NewBalancer
+// calls once) and must outlive the forwarder.
 func newForwarder(target *url.URL, cfg *proxyConfig, ld *load, logger *slog.Logger) (*forwarder, error) {
 	if target == nil || target.Host == "" || (target.Scheme != "http" && target.Scheme != "https") {
 		return nil, errors.New("frontdoor: backend URL must be absolute http or https")
-	}
-	if !cfg.validated {
-		if err := cfg.validate(); err != nil {
-			return nil, err
-		}
 	}
 	logger = defaultLogger(logger)
 	f := &forwarder{

@@ -52,9 +52,8 @@ type proxyConfig struct {
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	// Derived by validate.
-	validated bool
-	trusted   trustedNets
-	buffers   *proxyBufferPool
+	trusted trustedNets
+	buffers *proxyBufferPool
 }
 
 // validate checks the proxy settings once, in NewBalancer, fills in the
@@ -99,7 +98,6 @@ func (c *proxyConfig) validate() error {
 		}
 	}
 	c.buffers = &proxyBufferPool{}
-	c.validated = true
 	return nil
 }
 
