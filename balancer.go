@@ -138,9 +138,7 @@ func (c *balancerConfig) validate(n int) error {
 	if err := c.proxy.validate(); err != nil {
 		return err
 	}
-	if nets, err := parseTrustedNets(c.proxy.trustedCIDRs); err == nil {
-		c.strategy = withTrustedProxies(c.strategy, nets)
-	}
+	c.strategy = withTrustedProxies(c.strategy, c.proxy.trusted)
 	if c.weights != nil {
 		if len(c.weights) != n {
 			return fmt.Errorf("frontdoor: WithWeights: %d weights for %d backends", len(c.weights), n)
@@ -183,8 +181,13 @@ func (c *balancerConfig) validate(n int) error {
 
 // ServeHTTP forwards r to a backend, retrying on another one when the
 // [RetryPolicy] allows, and answers 503/502/504 itself when no attempt
-// produced a response.
+// produced a response. CONNECT is answered 405 before any backend is
+// picked: this is a reverse proxy, not a tunnel.
 func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodConnect {
+		writeProxyMethodNotAllowed(w)
+		return
+	}
 	s := b.set.Load()
 	if s == nil {
 		b.cfg.proxy.writeError(w, r, ErrNoBackend)
@@ -217,13 +220,23 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, s *backendSet, 
 				break
 			}
 		}
-		if try > 0 && !b.budget.allow(now) {
-			b.cfg.logger.LogAttrs(r.Context(), slog.LevelDebug, "frontdoor: retry budget exhausted",
-				slog.String("method", r.Method), slog.String("path", r.URL.Path))
+		// An empty budget is seen before picking, so that a refused
+		// retry does not move the strategy on (round robin would skip a
+		// backend), but a token is taken only for a retry that will
+		// happen: a pool with nothing left to try must not drain it.
+		if try > 0 && !b.budget.ready(now) {
+			b.budgetExhausted(r)
 			break
 		}
 		be, kind := b.pick(r, s, tried, now)
 		if be == nil {
+			break
+		}
+		if try > 0 && !b.budget.allow(now) { // another request took the last token
+			if kind == pickTrial {
+				be.trial.Store(false) // the trial slot admit took is not used
+			}
+			b.budgetExhausted(r)
 			break
 		}
 		tried = append(tried, be)
@@ -254,6 +267,12 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, s *backendSet, 
 	return err
 }
 
+// budgetExhausted logs a retry refused by the budget.
+func (b *Balancer) budgetExhausted(r *http.Request) {
+	b.cfg.logger.LogAttrs(r.Context(), slog.LevelDebug, "frontdoor: retry budget exhausted",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path))
+}
+
 // pickKind says how a backend was admitted, for passive health.
 type pickKind uint8
 
@@ -266,11 +285,13 @@ const (
 // pick chooses an eligible backend not tried yet for this request.
 func (b *Balancer) pick(r *http.Request, s *backendSet, tried []*Backend, now time.Time) (*Backend, pickKind) {
 	v := b.eligible(s, now)
+	var last *Backend
 	for range 3 {
 		be := b.cfg.strategy.Pick(r, v.list)
 		if be == nil {
 			return nil, pickNormal
 		}
+		last = be
 		if slices.Contains(tried, be) {
 			continue
 		}
@@ -279,22 +300,19 @@ func (b *Balancer) pick(r *http.Request, s *backendSet, tried []*Backend, now ti
 		}
 	}
 	// The strategy keeps choosing backends already tried (a hash does):
-	// let it choose among the others.
-	rest := make([]*Backend, 0, len(v.list))
-	for _, c := range v.list {
-		if !slices.Contains(tried, c) {
-			rest = append(rest, c)
-		}
-	}
-	for len(rest) > 0 {
-		be := b.cfg.strategy.Pick(r, rest)
-		if be == nil {
-			return nil, pickNormal
+	// take the next untried, admitted one after its choice in the list.
+	// Calling Pick again on another slice would replace the strategy's
+	// per-slice caches and allocate on every retry.
+	n := len(v.list)
+	at := max(0, slices.Index(v.list, last))
+	for k := 1; k <= n; k++ {
+		be := v.list[(at+k)%n]
+		if slices.Contains(tried, be) {
+			continue
 		}
 		if ok, kind := b.admit(be, v); ok {
 			return be, kind
 		}
-		rest = slices.DeleteFunc(rest, func(c *Backend) bool { return c == be })
 	}
 	return nil, pickNormal
 }

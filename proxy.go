@@ -30,7 +30,22 @@ var (
 	ErrClientGone = errors.New("frontdoor: client went away")
 	// ErrNoBackend: no backend was available to try.
 	ErrNoBackend = errors.New("frontdoor: no backend available")
+	// ErrClientBody: the client's request body could not be read while the
+	// client was still connected: it broke off, was malformed, or went over
+	// an [net/http.MaxBytesReader] limit (then the *[net/http.MaxBytesError]
+	// is in the chain). Answered 413 for the limit, else 400. Like
+	// ErrClientGone it is the client's doing, so errors.Is(err,
+	// ErrClientGone) also holds: the attempt is never retried nor counted
+	// against the backend. Test for ErrClientBody first to tell them apart.
+	ErrClientBody error = clientBodyError{}
 )
+
+// clientBodyError is the type of ErrClientBody: a client-side failure that
+// also matches ErrClientGone.
+type clientBodyError struct{}
+
+func (clientBodyError) Error() string        { return "frontdoor: client request body unreadable" }
+func (clientBodyError) Is(target error) bool { return target == ErrClientGone }
 
 // StatusClientClosedRequest is the status logged and passed to hooks for a
 // request whose client went away ([ErrClientGone]), after nginx's 499. It
@@ -40,7 +55,7 @@ const StatusClientClosedRequest = 499
 // BackendError is the error of one failed forwarding attempt.
 type BackendError struct {
 	Backend string // the backend's URL, without user info
-	Class   error  // ErrNotSent, ErrTimeout, ErrBroken or ErrClientGone
+	Class   error  // ErrNotSent, ErrTimeout, ErrBroken, ErrClientBody or ErrClientGone
 	Err     error  // the underlying error
 
 	// responded reports that response headers had been written to the
@@ -86,15 +101,11 @@ type forwarder struct {
 }
 
 // newForwarder returns a forwarder to target that counts its work in ld.
-// cfg must have been validated and outlive the forwarder.
+// cfg must have been validated (proxyConfig.validate, which NewBalancer
+// calls once) and must outlive the forwarder.
 func newForwarder(target *url.URL, cfg *proxyConfig, ld *load, logger *slog.Logger) (*forwarder, error) {
 	if target == nil || target.Host == "" || (target.Scheme != "http" && target.Scheme != "https") {
 		return nil, errors.New("frontdoor: backend URL must be absolute http or https")
-	}
-	if !cfg.validated {
-		if err := cfg.validate(); err != nil {
-			return nil, err
-		}
 	}
 	logger = defaultLogger(logger)
 	f := &forwarder{
@@ -142,12 +153,9 @@ func newForwarder(target *url.URL, cfg *proxyConfig, ld *load, logger *slog.Logg
 // w cannot be hijacked (HTTP/2) it panics with [http.ErrAbortHandler], which
 // the server turns into a stream reset.
 //
-// CONNECT requests are answered 405 here and never forwarded.
+// Callers must refuse CONNECT requests (Balancer.ServeHTTP does): forward
+// would pass them on.
 func (f *forwarder) forward(w http.ResponseWriter, r *http.Request) (err error) {
-	if r.Method == http.MethodConnect {
-		writeProxyMethodNotAllowed(w)
-		return nil
-	}
 	f.load.inflight.Add(1)
 	aw := f.pool.Get().(*attemptWriter)
 	aw.ResponseWriter = w
@@ -205,8 +213,12 @@ func (f *forwarder) classify(aw *attemptWriter, r *http.Request, body *proxyBody
 	ctxErr := r.Context().Err()
 	var class error
 	switch {
-	case errors.Is(ctxErr, context.Canceled), body != nil && body.failed.Load(), aw.writeErr != nil:
+	case errors.Is(ctxErr, context.Canceled), aw.writeErr != nil:
 		class = ErrClientGone
+	case body != nil && body.failed.Load():
+		// The client is still there (its context is live): its body was
+		// bad or too large, which it should be told.
+		class = ErrClientBody
 	case errors.Is(ctxErr, context.DeadlineExceeded):
 		class = ErrTimeout
 	case !aw.responded && f.notSent(aw, err):
@@ -301,9 +313,11 @@ func (f *forwarder) closeStreams() {
 }
 
 // writeError answers a request that could not be forwarded: 503 for
-// ErrNoBackend, 504 for ErrTimeout, 499 for ErrClientGone (the client is
-// gone; the status is for logs) and 502 otherwise, or calls the
-// WithErrorHandler hook. The body never holds addresses or Go error text.
+// ErrNoBackend, 504 for ErrTimeout, 413 for ErrClientBody wrapping a
+// *http.MaxBytesError, 400 for any other ErrClientBody, 499 for
+// ErrClientGone (the client is gone; the status is for logs, no body is
+// written) and 502 otherwise, or calls the WithErrorHandler hook. The body
+// never holds addresses or Go error text.
 func (c *proxyConfig) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if c.errorHandler != nil {
 		c.errorHandler(w, r, err)
@@ -315,6 +329,11 @@ func (c *proxyConfig) writeError(w http.ResponseWriter, r *http.Request, err err
 		code = http.StatusServiceUnavailable
 	case errors.Is(err, ErrTimeout):
 		code = http.StatusGatewayTimeout
+	case errors.Is(err, ErrClientBody):
+		code = http.StatusBadRequest
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			code = http.StatusRequestEntityTooLarge
+		}
 	case errors.Is(err, ErrClientGone):
 		w.WriteHeader(StatusClientClosedRequest)
 		return

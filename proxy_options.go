@@ -52,9 +52,8 @@ type proxyConfig struct {
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	// Derived by validate.
-	validated bool
-	trusted   trustedNets
-	buffers   *proxyBufferPool
+	trusted trustedNets
+	buffers *proxyBufferPool
 }
 
 // validate checks the proxy settings once, in NewBalancer, fills in the
@@ -96,7 +95,6 @@ func (c *proxyConfig) validate() error {
 		}
 	}
 	c.buffers = &proxyBufferPool{}
-	c.validated = true
 	return nil
 }
 
@@ -173,10 +171,12 @@ func WithTransport(rt http.RoundTripper) BalancerOption {
 // WithErrorHandler sets the function that answers a request the Balancer
 // could not forward, with [net/http/httputil.ReverseProxy]'s ErrorHandler
 // signature. err wraps [ErrNoBackend], or is a *[BackendError] whose Class is
-// [ErrNotSent], [ErrTimeout], [ErrBroken] or [ErrClientGone]. It is never
-// called once response headers have reached the client. Nil, the default,
-// answers 503 for ErrNoBackend, 504 for ErrTimeout, 499 (nothing the client
-// will see) for ErrClientGone and 502 otherwise, with a short
+// [ErrNotSent], [ErrTimeout], [ErrBroken], [ErrClientBody] or
+// [ErrClientGone]. It is never called once response headers have reached
+// the client. Nil, the default, answers 503 for ErrNoBackend, 504 for
+// ErrTimeout, 413 for ErrClientBody over a [net/http.MaxBytesReader] limit,
+// 400 for other ErrClientBody, 499 (nothing the client will see) for
+// ErrClientGone and 502 otherwise, with a short
 // application/problem+json or text/plain body that holds no addresses or Go
 // error text. It may be called concurrently.
 func WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) BalancerOption {

@@ -355,8 +355,15 @@ func TestProxyNotAnOpenProxy(t *testing.T) {
 	assert.Equal(t, "/steal?x=1", got.requestURI, "absolute-form goes to our backend")
 	assert.Len(t, otherSeen, 0, "never to the named host")
 
-	io.WriteString(conn, "CONNECT "+otherHost+" HTTP/1.1\r\nHost: "+otherHost+"\r\n\r\n")
-	res, err = http.ReadResponse(br, nil)
+	// CONNECT is refused by the Balancer, before forward.
+	bal := newBalTestBalancer(t, []string{backend.URL})
+	balFront := httptest.NewServer(bal)
+	t.Cleanup(balFront.Close)
+	conn2, err := net.Dial("tcp", balFront.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn2.Close() })
+	io.WriteString(conn2, "CONNECT "+otherHost+" HTTP/1.1\r\nHost: "+otherHost+"\r\n\r\n")
+	res, err = http.ReadResponse(bufio.NewReader(conn2), nil)
 	require.NoError(t, err)
 	res.Body.Close()
 	assert.Equal(t, http.StatusMethodNotAllowed, res.StatusCode)
@@ -397,7 +404,12 @@ func TestProxyWriteError(t *testing.T) {
 		{"broken as json", &BackendError{Backend: "http://10.0.0.1", Class: ErrBroken, Err: io.ErrUnexpectedEOF}, "text/html, application/json;q=0.9", 502, "application/problem+json",
 			`{"type":"about:blank","title":"Bad Gateway","status":502}` + "\n"},
 		{"not sent", &BackendError{Backend: "http://10.0.0.1", Class: ErrNotSent, Err: errors.New("dial tcp 10.0.0.1:80: refused")}, "", 502, "text/plain; charset=utf-8", "Bad Gateway\n"},
+		// Only a client whose context was canceled gets 499, with no body:
+		// nobody is there to read it.
 		{"client gone", &BackendError{Class: ErrClientGone, Err: context.Canceled}, "", StatusClientClosedRequest, "", ""},
+		// A live client whose body failed is told why.
+		{"body too large", &BackendError{Class: ErrClientBody, Err: &http.MaxBytesError{Limit: 10}}, "", 413, "text/plain; charset=utf-8", "Request Entity Too Large\n"},
+		{"bad body", &BackendError{Class: ErrClientBody, Err: errors.New("malformed chunked encoding")}, "", 400, "text/plain; charset=utf-8", "Bad Request\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var cfg proxyConfig

@@ -228,5 +228,8 @@ func (rb *retryBudget) request(now time.Time) {
 	}
 }
 
+// ready reports whether the budget holds a retry now, without taking it.
+func (rb *retryBudget) ready(now time.Time) bool { return rb.lim.TokensAt(now) >= 1 }
+
 // allow takes one retry from the budget, if there is one.
 func (rb *retryBudget) allow(now time.Time) bool { return rb.lim.AllowN(now, 1) }

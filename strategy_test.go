@@ -109,6 +109,19 @@ func TestStrategyPowerOfTwo(t *testing.T) {
 	ws[1].load.inflight.Store(1)
 	counts = balTestCount(PowerOfTwo(), nil, ws, 1000)
 	assert.Greater(t, counts[0], counts[1])
+
+	// Pairs are distinct with unequal weights too: the light backend, idle
+	// while the heavy one is swamped, is in (nearly) every pair and wins
+	// it, far above its 1/9 weight share. Drawing both independently put
+	// it in only 21% of pairs.
+	ws[0].load.inflight.Store(80) // 10 per weight
+	ws[1].load.inflight.Store(0)
+	counts = balTestCount(PowerOfTwo(), nil, ws, 3000)
+	assert.Greater(t, float64(counts[1])/3000, 0.9, "light idle backend share")
+	ws[0].lat.v.Store(mathFloat64bits(float64(100e6)))
+	ws[1].lat.v.Store(mathFloat64bits(float64(10e6)))
+	counts = balTestCount(LeastLatency(), nil, ws, 3000)
+	assert.Greater(t, float64(counts[1])/3000, 0.9, "LeastLatency: light fast backend share")
 }
 
 func TestStrategyLeastConn(t *testing.T) {

@@ -39,8 +39,16 @@ func (ws *weightedSeq) pick(bs []*Backend, rnd *strategyRand) *Backend {
 	return bs[ws.seq[rnd.intn(len(ws.seq))]]
 }
 
-// pick2 returns two backends of bs drawn at random in proportion to
-// weight, distinct when the weights are equal. len(bs) must be at least 2.
+// pick2Redraws bounds how often pick2 redraws a second backend that came
+// out equal to the first before it takes the next one instead.
+const pick2Redraws = 3
+
+// pick2 returns two distinct backends of bs drawn at random in proportion
+// to weight. Drawn independently, a heavy backend would often be paired
+// with itself (weights 8 and 1: 80% of pairs), leaving no choice to make;
+// so the second is redrawn while it equals the first, a bounded number of
+// times, and then is the first's successor in bs. len(bs) must be at
+// least 2.
 func (ws *weightedSeq) pick2(bs []*Backend, rnd *strategyRand) (*Backend, *Backend) {
 	if ws.seq == nil {
 		i := rnd.intn(len(bs))
@@ -50,7 +58,16 @@ func (ws *weightedSeq) pick2(bs []*Backend, rnd *strategyRand) (*Backend, *Backe
 		}
 		return bs[i], bs[j]
 	}
-	return bs[ws.seq[rnd.intn(len(ws.seq))]], bs[ws.seq[rnd.intn(len(ws.seq))]]
+	i := ws.seq[rnd.intn(len(ws.seq))]
+	j := ws.seq[rnd.intn(len(ws.seq))]
+	for try := 0; j == i; try++ {
+		if try == pick2Redraws {
+			j = (i + 1) % int32(len(bs))
+			break
+		}
+		j = ws.seq[rnd.intn(len(ws.seq))]
+	}
+	return bs[i], bs[j]
 }
 
 // buildWeightedSeq runs nginx's smooth weighted round-robin over one full
