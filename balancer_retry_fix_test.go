@@ -127,7 +127,7 @@ func TestBalancerFixHashRetryKeepsCache(t *testing.T) {
 // failing over and over has nothing to retry on and leaves the budget
 // whole for a pool that does.
 func TestBalancerFixBudgetNotSpentWithoutRetry(t *testing.T) {
-	clk := newBalTestClock() // frozen: the budget never refills
+	clk := newTestClock() // frozen: the budget never refills
 	dead := balTestDeadURL(t)
 	b := newBalTestBalancer(t, []string{dead}, withBalTestClock(clk),
 		WithPassiveHealth(PassiveHealth{MaxFails: -1}),
