@@ -244,22 +244,9 @@ func (s *StaticFS) serveFromMemory(w http.ResponseWriter, r *http.Request, name 
 		if m == nil {
 			return false
 		}
-		if vary != nil {
-			h["Vary"] = s.hdr.varyBoth
-		} else {
-			h["Vary"] = s.hdr.varyAE
-		}
-	} else if vary != nil {
-		h["Vary"] = vary
+		vary = s.varyEncoding(vary)
 	}
-	h["Content-Type"] = m.ctype
-	h["Etag"] = m.etag
-	if m.cc != nil {
-		h["Cache-Control"] = m.cc
-	}
-	if enc != nil {
-		h["Content-Encoding"] = enc
-	}
+	s.setEntityHeaders(h, m, vary, enc)
 	if plain && (enc != nil || !staticWrapperEncoded(h)) {
 		s.writePlainMemory(w, r, m)
 		return true
@@ -348,31 +335,22 @@ func (s *StaticFS) serveFile(w http.ResponseWriter, r *http.Request, name string
 	}
 	h := w.Header()
 	if m.br != "" || m.gz != "" {
-		if vary != nil {
-			h["Vary"] = s.hdr.varyBoth
-		} else {
-			h["Vary"] = s.hdr.varyAE
-		}
-		if s.servePrecompressed(w, r, m) {
+		vary = s.varyEncoding(vary)
+		if s.servePrecompressed(w, r, name, m, vary) {
 			return
 		}
-	} else if vary != nil {
-		h["Vary"] = vary
 	}
-	h["Content-Type"] = m.ctype
-	h["Etag"] = m.etag
-	if m.cc != nil {
-		h["Cache-Control"] = m.cc
-	}
+	s.setEntityHeaders(h, m, vary, nil)
 	if staticPlain(r) && !staticWrapperEncoded(h) && s.writePlain(w, r, m, content) {
 		return
 	}
 	http.ServeContent(w, r, "", fi.ModTime(), content)
 }
 
-// servePrecompressed sends the sibling of the original (metadata orig) that
-// the client accepts, if any, and reports whether it did.
-func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, orig *staticMeta) bool {
+// servePrecompressed sends the sibling of the original (named origName,
+// metadata orig) that the client accepts, if any, and reports whether it
+// did. vary is the Vary header due.
+func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, origName string, orig *staticMeta, vary []string) bool {
 	enc := staticPickEncoding(r.Header["Accept-Encoding"], orig.br != "", orig.gz != "")
 	name, key, encHdr := orig.br, orig.brKey, s.hdr.br
 	switch enc {
@@ -400,13 +378,7 @@ func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, or
 			slog.String("path", name), slog.Any("err", err))
 		return false
 	}
-	h := w.Header()
-	h["Content-Type"] = m.ctype
-	h["Content-Encoding"] = encHdr
-	h["Etag"] = m.etag
-	if m.cc != nil {
-		h["Cache-Control"] = m.cc
-	}
+	s.setEntityHeaders(w.Header(), m, vary, encHdr)
 	if staticPlain(r) && s.writePlain(w, r, m, content) {
 		return true
 	}
@@ -416,20 +388,25 @@ func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, or
 	return true
 }
 
-// notFound answers 404, or the SPA index for a qualifying navigation.
+// notFound answers 404, or the SPA index for a qualifying navigation. For
+// a name the SPA fallback would answer (no extension; the method is GET or
+// HEAD by now) the answer depends on Accept, so even the 404 says so: a
+// shared cache must not hand it to a navigation.
 func (s *StaticFS) notFound(w http.ResponseWriter, r *http.Request, name string) {
-	if s.spaIndex != "" && name != s.spaIndex && staticExt(name) == "" &&
-		staticAcceptsHTML(r.Header["Accept"]) {
-		if s.serveFromMemory(w, r, s.spaIndex, s.hdr.varyAccept) {
-			return
-		}
-		if f, err := s.fsys.Open(s.spaIndex); err == nil {
-			defer f.Close()
-			if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-				s.serveFile(w, r, s.spaIndex, f, fi, s.hdr.varyAccept)
+	if s.spaIndex != "" && name != s.spaIndex && staticExt(name) == "" {
+		if staticAcceptsHTML(r.Header["Accept"]) {
+			if s.serveFromMemory(w, r, s.spaIndex, s.hdr.varyAccept) {
 				return
 			}
+			if f, err := s.fsys.Open(s.spaIndex); err == nil {
+				defer f.Close()
+				if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+					s.serveFile(w, r, s.spaIndex, f, fi, s.hdr.varyAccept)
+					return
+				}
+			}
 		}
+		staticAddVary(w.Header(), s.hdr.varyAccept)
 	}
 	staticError(w, http.StatusNotFound)
 }
@@ -467,9 +444,12 @@ func staticServerTrouble(err error) bool {
 }
 
 // staticError answers code with a short constant body that names nothing.
+// It keeps Vary, which a wrapper (CORS) or notFound may have set and which
+// holds for errors too; StaticFS sets its own Vary values only once it
+// serves a file.
 func staticError(w http.ResponseWriter, code int) {
 	h := w.Header()
-	for _, k := range [...]string{"Cache-Control", "Content-Encoding", "Etag", "Last-Modified", "Vary"} {
+	for _, k := range [...]string{"Cache-Control", "Content-Encoding", "Etag", "Last-Modified"} {
 		delete(h, k)
 	}
 	h["Content-Type"] = []string{"text/plain; charset=utf-8"}
