@@ -238,7 +238,7 @@ func staticHash(content io.ReadSeeker, v staticVer, sniff, keep bool) (etag, cty
 			ctype = http.DetectContentType(head[:n])
 		}
 		if v.mod != 0 && v.size > staticHashLimit {
-			etag = `"` + strconv.FormatInt(v.size, 36) + "-" + strconv.FormatInt(v.mod, 36) + `"`
+			etag = staticVersionETag(v)
 		} else {
 			h := sha256.New()
 			h.Write(head[:n])
@@ -255,6 +255,18 @@ func staticHash(content io.ReadSeeker, v staticVer, sniff, keep bool) (etag, cty
 		return "", "", nil, fmt.Errorf("seek: %w", err)
 	}
 	return etag, ctype, data, nil
+}
+
+// staticVersionETag returns the ETag of a file too large to hash: its
+// size, mod time and, when known, change stamp, the same parts as the
+// cache's version, so that a rewrite keeping size and mod time (cp -p)
+// gets a new tag and old If-None-Match or If-Range values stop matching.
+func staticVersionETag(v staticVer) string {
+	tag := `"` + strconv.FormatInt(v.size, 36) + "-" + strconv.FormatInt(v.mod, 36)
+	if v.chg != 0 {
+		tag += "-" + strconv.FormatInt(v.chg, 36)
+	}
+	return tag + `"`
 }
 
 // staticETag formats a content hash as a strong ETag: 15 bytes (120 bits)
