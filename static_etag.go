@@ -77,7 +77,9 @@ func staticVariantKey(sibling string) string {
 // staticCache maps a file name to the metadata of the version last seen. It
 // holds at most maxEntries entries and maxBytes of file content; when full,
 // arbitrary entries make room (Go's map iteration order is random, so this
-// is random eviction). It is safe for concurrent use; the zero value is
+// is random eviction), but only entries holding content make room for
+// content: the metadata of a large file, whose ETag may have cost reading
+// all of it, is never evicted to free bytes it does not hold. It is safe for concurrent use; the zero value is
 // unusable, see newStaticCache.
 type staticCache struct {
 	maxEntries int
@@ -122,8 +124,14 @@ func (c *staticCache) put(name string, m *staticMeta) {
 		delete(c.m, name)
 	}
 	for k, v := range c.m {
-		if len(c.m) < c.maxEntries && c.bytes+len(m.data) <= c.maxBytes {
+		fullEntries := len(c.m) >= c.maxEntries
+		if !fullEntries && c.bytes+len(m.data) <= c.maxBytes {
 			break
+		}
+		if !fullEntries && v.data == nil {
+			// Short of bytes only: dropping an entry without content
+			// frees none and may cost a big file's re-hash.
+			continue
 		}
 		c.bytes -= len(v.data)
 		delete(c.m, k)

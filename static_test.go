@@ -454,6 +454,23 @@ func TestStaticFSETagCacheIsBounded(t *testing.T) {
 	c.put("f99", &staticMeta{ver: staticVer{size: 99}, data: make([]byte, 60)})
 	_, after := c.len()
 	assert.Equal(t, before, after, "replacing an entry gives its bytes back")
+
+	// Short of bytes, only entries with content make room.
+	c = newStaticCache(100, 100)
+	for i := range 10 {
+		c.put(fmt.Sprint("meta", i), &staticMeta{ver: staticVer{size: 1 << 30}})
+	}
+	for i := range 50 {
+		c.put(fmt.Sprint("data", i), &staticMeta{data: make([]byte, 30)})
+		entries, bytes := c.len()
+		assert.LessOrEqual(t, bytes, 100)
+		assert.LessOrEqual(t, entries, 10+3)
+	}
+	for i := range 10 {
+		assert.NotNil(t, c.get(fmt.Sprint("meta", i), staticVer{size: 1 << 30}),
+			"metadata-only entries free no bytes and are kept")
+	}
+	assert.NotNil(t, c.get("data49", staticVer{}), "the newest entry is kept")
 }
 
 func TestStaticFSPrecompressed(t *testing.T) {
