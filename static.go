@@ -40,7 +40,8 @@ import (
 // allows it (q=0 refuses), the sibling is sent with Content-Encoding, the
 // original's Content-Type, its own ETag and "Vary: Accept-Encoding". The
 // cache also remembers which siblings exist, per version of the original:
-// add siblings together with (or before) the file they compress.
+// add siblings together with (or before) the file they compress. A sibling
+// deleted is forgotten on the first request that would have sent it.
 // Cache-Control follows [DefaultCacheControl] unless [WithCacheControl]
 // replaces it. [WithSPAFallback] serves an index file for client-side
 // routes.
@@ -361,11 +362,20 @@ func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, or
 	}
 	f, err := s.fsys.Open(name)
 	if err != nil {
-		return false // gone since we looked: send the original
+		// Gone since we looked: send the original, and stop looking if it
+		// is gone for good.
+		if errors.Is(err, fs.ErrNotExist) {
+			s.cache.forgetSibling(origName, orig, enc)
+		}
+		return false
 	}
 	defer f.Close()
 	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
+	if err != nil {
+		return false
+	}
+	if !fi.Mode().IsRegular() {
+		s.cache.forgetSibling(origName, orig, enc)
 		return false
 	}
 	content, err := staticSeeker(f, fi)

@@ -140,6 +140,31 @@ func (c *staticCache) put(name string, m *staticMeta) {
 	c.bytes += len(m.data)
 }
 
+// forgetSibling records that the enc ("br" or "gzip") sibling of name,
+// whose cached metadata is orig, no longer exists: it replaces orig by a
+// copy without that sibling (if orig is still the entry of name) and drops
+// the sibling's own entry, so that later requests neither look for it nor
+// keep its content.
+func (c *staticCache) forgetSibling(name string, orig *staticMeta, enc string) {
+	cp := *orig
+	key := cp.brKey
+	if enc == "gzip" {
+		key = cp.gzKey
+		cp.gz, cp.gzKey = "", ""
+	} else {
+		cp.br, cp.brKey = "", ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m[name] == orig {
+		c.m[name] = &cp
+	}
+	if v, ok := c.m[key]; ok {
+		c.bytes -= len(v.data)
+		delete(c.m, key)
+	}
+}
+
 // len reports the number of cached entries and content bytes (for tests).
 func (c *staticCache) len() (entries, bytes int) {
 	c.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -147,4 +148,88 @@ func TestStaticAddVary(t *testing.T) {
 		staticAddVary(h, ae)
 	})
 	assert.Zero(t, allocs, "without a prior Vary the shared slice is assigned")
+}
+
+// staticTestCountFS counts the Open and Stat calls per name on a MapFS.
+// It is not safe for concurrent use.
+type staticTestCountFS struct {
+	m     fstest.MapFS
+	calls map[string]int
+}
+
+func (f *staticTestCountFS) Open(name string) (fs.File, error) {
+	f.calls[name]++
+	return f.m.Open(name)
+}
+
+func (f *staticTestCountFS) Stat(name string) (fs.FileInfo, error) {
+	f.calls[name]++
+	return f.m.Stat(name)
+}
+
+// TestStaticFSDeletedSiblingForgotten checks that once a precompressed
+// sibling is deleted the original is served, and the sibling is no longer
+// looked for on every request.
+func TestStaticFSDeletedSiblingForgotten(t *testing.T) {
+	for _, enc := range []string{"br", "gzip"} {
+		t.Run(enc, func(t *testing.T) {
+			sibling := map[string]string{"br": "a.js.br", "gzip": "a.js.gz"}[enc]
+			fsys := &staticTestCountFS{m: fstest.MapFS{
+				"a.js":  {Data: []byte("console.log(1)")},
+				sibling: {Data: []byte("COMPRESSED")},
+			}, calls: map[string]int{}}
+			s := staticTestNew(t, fsys)
+			for range 2 { // cold, then from memory
+				w := staticTestDo(t, s, "GET", "/a.js", "Accept-Encoding", enc)
+				require.Equal(t, http.StatusOK, w.Code)
+				assert.Equal(t, enc, w.Header().Get("Content-Encoding"))
+				assert.Equal(t, "COMPRESSED", w.Body.String())
+			}
+
+			delete(fsys.m, sibling)
+			for i := range 3 {
+				fsys.calls = map[string]int{}
+				w := staticTestDo(t, s, "GET", "/a.js", "Accept-Encoding", enc)
+				require.Equal(t, http.StatusOK, w.Code, i)
+				assert.Empty(t, w.Header().Get("Content-Encoding"), i)
+				assert.Equal(t, "console.log(1)", w.Body.String(), i)
+				if i > 0 {
+					assert.Zero(t, fsys.calls[sibling], "request %d looked for the deleted sibling", i)
+					assert.Equal(t, map[string]int{"a.js": 1}, fsys.calls, "one stat, served from memory")
+				}
+			}
+			entries, bytes := s.cache.len()
+			assert.Equal(t, 1, entries, "the sibling's entry is dropped")
+			assert.Equal(t, len("console.log(1)"), bytes)
+		})
+	}
+
+	t.Run("disk", func(t *testing.T) {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "a.js"), []byte("console.log(1)"), 0o644))
+		big := bytes.Repeat([]byte("x"), staticMemFileMax+1)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "big.js"), big, 0o644))
+		for _, n := range []string{"a.js.br", "big.js.br"} {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte("BR"), 0o644))
+		}
+		fsys, err := OpenDir(dir)
+		require.NoError(t, err)
+		s := staticTestNew(t, fsys)
+		for _, name := range []string{"a.js", "big.js"} {
+			w := staticTestDo(t, s, "GET", "/"+name, "Accept-Encoding", "br")
+			require.Equal(t, "br", w.Header().Get("Content-Encoding"), name)
+			require.NoError(t, os.Remove(filepath.Join(dir, name+".br")))
+			for i := range 2 {
+				w := staticTestDo(t, s, "GET", "/"+name, "Accept-Encoding", "br")
+				require.Equal(t, http.StatusOK, w.Code, name)
+				assert.Empty(t, w.Header().Get("Content-Encoding"), name)
+				if i > 0 { // the request that finds it gone still says Vary, harmlessly
+					assert.Empty(t, staticHeadersTestVary(w), "no sibling left, no Vary: "+name)
+				}
+			}
+			m := s.cache.peek(name)
+			require.NotNil(t, m, name)
+			assert.Empty(t, m.br, name)
+		}
+	})
 }
