@@ -333,80 +333,112 @@ func TestStaticFSIndexRedirectListing(t *testing.T) {
 	})
 }
 
+// TestStaticFSValidators runs conditional and Range requests over each
+// kind of fs.FS (with and without mod times, with and without Stat) and
+// over a small file (served from memory where the FS can stat) and one
+// too large to keep (an opened file through ServeContent).
 func TestStaticFSValidators(t *testing.T) {
-	for kind, fsys := range staticTestFSes(t) {
-		t.Run(kind, func(t *testing.T) {
-			s := staticTestNew(t, fsys)
-			w := staticTestDo(t, s, "GET", "/range.txt")
-			require.Equal(t, http.StatusOK, w.Code)
-			etag := w.Header().Get("ETag")
-			require.Regexp(t, `^"[A-Za-z0-9_-]{20}"$`, etag)
-			lastMod := w.Header().Get("Last-Modified")
-			assert.Equal(t, kind == "disk", lastMod != "", "Last-Modified only with a mod time")
-			assert.NotEqual(t, etag, staticTestDo(t, s, "GET", "/docs/guide.txt").Header().Get("ETag"))
-
-			type validatorTest struct {
-				name     string
-				headers  []string
-				wantCode int
-				wantBody string
-			}
-			tests := []validatorTest{
-				{"If-None-Match match", []string{"If-None-Match", etag}, 304, ""},
-				{"If-None-Match list", []string{"If-None-Match", `"nope", ` + etag}, 304, ""},
-				{"If-None-Match weak compare", []string{"If-None-Match", "W/" + etag}, 304, ""},
-				{"If-None-Match star", []string{"If-None-Match", "*"}, 304, ""},
-				{"If-None-Match other", []string{"If-None-Match", `"nope"`}, 200, "0123456789"},
-				{"If-Match match", []string{"If-Match", etag}, 200, "0123456789"},
-				{"If-Match other", []string{"If-Match", `"nope"`}, 412, ""},
-				{"Range", []string{"Range", "bytes=2-4"}, 206, "234"},
-				{"Range suffix", []string{"Range", "bytes=-3"}, 206, "789"},
-				{"Range unsatisfiable", []string{"Range", "bytes=50-60"}, 416, ""},
-				{"If-Range match", []string{"Range", "bytes=0-1", "If-Range", etag}, 206, "01"},
-				{"If-Range other", []string{"Range", "bytes=0-1", "If-Range", `"nope"`}, 200, "0123456789"},
-			}
-			if lastMod != "" {
-				past := time.Now().Add(-48 * time.Hour).UTC().Format(http.TimeFormat)
-				tests = append(tests,
-					validatorTest{"If-Modified-Since now", []string{"If-Modified-Since", lastMod}, 304, ""},
-					validatorTest{"If-Modified-Since past", []string{"If-Modified-Since", past}, 200, "0123456789"},
-					validatorTest{"If-Unmodified-Since past", []string{"If-Unmodified-Since", past}, 412, ""},
-					validatorTest{"If-Unmodified-Since now", []string{"If-Unmodified-Since", lastMod}, 200, "0123456789"},
-					validatorTest{"If-None-Match wins over If-Modified-Since", []string{"If-None-Match", `"nope"`, "If-Modified-Since", lastMod}, 200, "0123456789"},
-				)
-			}
-			for _, tt := range tests {
-				w := staticTestDo(t, s, "GET", "/range.txt", tt.headers...)
-				assert.Equal(t, tt.wantCode, w.Code, tt.name)
-				if tt.wantBody != "" {
-					assert.Equal(t, tt.wantBody, w.Body.String(), tt.name)
-				}
-				if tt.wantCode == 304 {
-					assert.Equal(t, etag, w.Header().Get("ETag"), tt.name)
-					assert.Empty(t, w.Body.String(), tt.name)
-				}
-			}
-
-			w = staticTestDo(t, s, "GET", "/range.txt", "Range", "bytes=0-1,5-6")
-			require.Equal(t, http.StatusPartialContent, w.Code)
-			ct := w.Header().Get("Content-Type")
-			require.True(t, strings.HasPrefix(ct, "multipart/byteranges; boundary="), ct)
-			mr := multipart.NewReader(w.Body, strings.TrimPrefix(ct, "multipart/byteranges; boundary="))
-			var parts []string
-			for {
-				p, err := mr.NextPart()
-				if err == io.EOF {
-					break
-				}
-				require.NoError(t, err)
-				b, err := io.ReadAll(p)
-				require.NoError(t, err)
-				parts = append(parts, string(b))
-				assert.Equal(t, "text/plain; charset=utf-8", p.Header.Get("Content-Type"))
-			}
-			assert.Equal(t, []string{"01", "56"}, parts)
-		})
+	big := bytes.Repeat([]byte("0123456789"), staticMemFileMax/10+100)
+	dir := staticTestDir(t)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "big.txt"), big, 0o644))
+	disk, err := OpenDir(dir)
+	require.NoError(t, err)
+	mapfs := staticTestMapFS(t)
+	mapfs["big.txt"] = &fstest.MapFile{Data: big, Mode: 0o644}
+	fses := map[string]fs.FS{"mapfs": mapfs, "disk": disk, "embedlike": staticBenchEmbedLike{mapfs}}
+	for kind, fsys := range fses {
+		for _, file := range []string{"range.txt", "big.txt"} {
+			t.Run(kind+"/"+file, func(t *testing.T) {
+				staticTestValidators(t, staticTestNew(t, fsys), "/"+file, kind == "disk")
+			})
+		}
 	}
+}
+
+// staticTestValidators checks the validators of target, whose content is
+// "0123456789" repeated, on s; hasModTime tells whether its FS has mod
+// times.
+func staticTestValidators(t *testing.T, s *StaticFS, target string, hasModTime bool) {
+	w := staticTestDo(t, s, "GET", target)
+	require.Equal(t, http.StatusOK, w.Code)
+	body := w.Body.String()
+	require.Equal(t, strings.Repeat("0123456789", len(body)/10), body)
+	n := len(body)
+	etag := w.Header().Get("ETag")
+	require.Regexp(t, `^"[A-Za-z0-9_-]{20}"$`, etag)
+	lastMod := w.Header().Get("Last-Modified")
+	assert.Equal(t, hasModTime, lastMod != "", "Last-Modified only with a mod time")
+	assert.NotEqual(t, etag, staticTestDo(t, s, "GET", "/docs/guide.txt").Header().Get("ETag"))
+
+	type validatorTest struct {
+		name     string
+		headers  []string
+		wantCode int
+		wantBody string
+	}
+	tests := []validatorTest{
+		{"If-None-Match match", []string{"If-None-Match", etag}, 304, ""},
+		{"If-None-Match list", []string{"If-None-Match", `"nope", ` + etag}, 304, ""},
+		{"If-None-Match weak compare", []string{"If-None-Match", "W/" + etag}, 304, ""},
+		{"If-None-Match star", []string{"If-None-Match", "*"}, 304, ""},
+		{"If-None-Match other", []string{"If-None-Match", `"nope"`}, 200, body},
+		{"If-Match match", []string{"If-Match", etag}, 200, body},
+		{"If-Match other", []string{"If-Match", `"nope"`}, 412, ""},
+		{"Range", []string{"Range", "bytes=2-4"}, 206, "234"},
+		{"Range suffix", []string{"Range", "bytes=-3"}, 206, "789"},
+		{"Range unsatisfiable", []string{"Range", fmt.Sprintf("bytes=%d-%d", n+40, n+50)}, 416, ""},
+		{"If-Range match", []string{"Range", "bytes=0-1", "If-Range", etag}, 206, "01"},
+		{"If-Range other", []string{"Range", "bytes=0-1", "If-Range", `"nope"`}, 200, body},
+	}
+	if lastMod != "" {
+		past := time.Now().Add(-48 * time.Hour).UTC().Format(http.TimeFormat)
+		tests = append(tests,
+			validatorTest{"If-Modified-Since now", []string{"If-Modified-Since", lastMod}, 304, ""},
+			validatorTest{"If-Modified-Since past", []string{"If-Modified-Since", past}, 200, body},
+			validatorTest{"If-Unmodified-Since past", []string{"If-Unmodified-Since", past}, 412, ""},
+			validatorTest{"If-Unmodified-Since now", []string{"If-Unmodified-Since", lastMod}, 200, body},
+			validatorTest{"If-None-Match wins over If-Modified-Since", []string{"If-None-Match", `"nope"`, "If-Modified-Since", lastMod}, 200, body},
+		)
+	}
+	for range 2 { // cold, then warm cache
+		for _, tt := range tests {
+			w := staticTestDo(t, s, "GET", target, tt.headers...)
+			assert.Equal(t, tt.wantCode, w.Code, tt.name)
+			if tt.wantBody != "" {
+				assert.Equal(t, tt.wantBody, w.Body.String(), tt.name)
+			}
+			if tt.wantCode == 304 {
+				assert.Equal(t, etag, w.Header().Get("ETag"), tt.name)
+				assert.Empty(t, w.Body.String(), tt.name)
+			}
+		}
+	}
+	for rng, want := range map[string]string{
+		"bytes=2-4":      fmt.Sprintf("bytes 2-4/%d", n),
+		"bytes=-3":       fmt.Sprintf("bytes %d-%d/%d", n-3, n-1, n),
+		"bytes=9999999-": fmt.Sprintf("bytes */%d", n),
+	} {
+		assert.Equal(t, want, staticTestDo(t, s, "GET", target, "Range", rng).Header().Get("Content-Range"), rng)
+	}
+
+	w = staticTestDo(t, s, "GET", target, "Range", "bytes=0-1,5-6")
+	require.Equal(t, http.StatusPartialContent, w.Code)
+	ct := w.Header().Get("Content-Type")
+	require.True(t, strings.HasPrefix(ct, "multipart/byteranges; boundary="), ct)
+	mr := multipart.NewReader(w.Body, strings.TrimPrefix(ct, "multipart/byteranges; boundary="))
+	var parts []string
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		b, err := io.ReadAll(p)
+		require.NoError(t, err)
+		parts = append(parts, string(b))
+		assert.Equal(t, "text/plain; charset=utf-8", p.Header.Get("Content-Type"))
+	}
+	assert.Equal(t, []string{"01", "56"}, parts)
 }
 
 func TestStaticFSETagFollowsContent(t *testing.T) {
@@ -571,7 +603,30 @@ func TestStaticFSCacheControl(t *testing.T) {
 		require.Equal(t, http.StatusOK, w.Code, tt.give)
 		assert.Equal(t, tt.want, w.Header().Get("Cache-Control"), tt.give)
 	}
-	assert.Empty(t, staticTestDo(t, s, "GET", "/missing.js").Header().Get("Cache-Control"), "errors carry no policy")
+	// A missing name whose policy would be long-lived must not make its 404
+	// cacheable for a year: the file may appear with the next deploy.
+	require.Equal(t, "public, max-age=31536000, immutable", DefaultCacheControl("assets/missing.3f9a1c2b.js"))
+	for _, p := range []string{"/missing.js", "/assets/missing.3f9a1c2b.js", "/missing/"} {
+		w := staticTestDo(t, s, "GET", p)
+		require.Equal(t, http.StatusNotFound, w.Code, p)
+		assert.Empty(t, w.Header().Values("Cache-Control"), "errors carry no policy: "+p)
+	}
+	everything := staticTestNew(t, staticTestMapFS(t), WithCacheControl(func(string) string { return "max-age=60" }))
+	require.Equal(t, "max-age=60", staticTestDo(t, everything, "GET", "/app.js").Header().Get("Cache-Control"))
+	for _, p := range []string{"/missing.js", "/assets/missing.3f9a1c2b.js", "/noindex/"} {
+		w := staticTestDo(t, everything, "GET", p)
+		require.Equal(t, http.StatusNotFound, w.Code, p)
+		assert.Empty(t, w.Header().Values("Cache-Control"), "errors carry no policy, even one for every name: "+p)
+	}
+	wrapped := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		s.ServeHTTP(w, r)
+	})
+	for _, p := range []string{"/assets/missing.3f9a1c2b.js", "/docs/guide.txt/"} {
+		w := staticTestDo(t, wrapped, "GET", p)
+		require.Equal(t, http.StatusNotFound, w.Code, p)
+		assert.Empty(t, w.Header().Values("Cache-Control"), "nor a wrapper's: "+p)
+	}
 
 	custom := staticTestNew(t, staticTestMapFS(t), WithCacheControl(func(name string) string {
 		if name == "app.js" {
