@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"embed"
 	"errors"
 	"fmt"
@@ -826,32 +827,116 @@ func TestStaticFSReadErrorIs500AndLogged(t *testing.T) {
 }
 
 func TestStaticFSConcurrent(t *testing.T) {
-	s := staticTestNew(t, staticTestMapFS(t))
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	done := make(chan error, 8)
-	for i := range 8 {
-		go func() {
-			var err error
-			for j := 0; j < 25 && err == nil; j++ {
-				req, _ := http.NewRequest("GET", srv.URL+[]string{"/app.js", "/", "/range.txt", "/style.css"}[(i+j)%4], nil)
-				req.Header.Set("Accept-Encoding", []string{"br", "gzip", ""}[j%3])
-				var resp *http.Response
-				resp, err = srv.Client().Do(req)
-				if err == nil {
-					_, err = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != 200 {
-						err = fmt.Errorf("status %d", resp.StatusCode)
+	t.Run("mapfs", func(t *testing.T) {
+		s := staticTestNew(t, staticTestMapFS(t))
+		srv := httptest.NewServer(s)
+		t.Cleanup(srv.Close)
+		done := make(chan error, 8)
+		for i := range 8 {
+			go func() {
+				var err error
+				for j := 0; j < 25 && err == nil; j++ {
+					req, _ := http.NewRequest("GET", srv.URL+[]string{"/app.js", "/", "/range.txt", "/style.css"}[(i+j)%4], nil)
+					req.Header.Set("Accept-Encoding", []string{"br", "gzip", ""}[j%3])
+					var resp *http.Response
+					resp, err = srv.Client().Do(req)
+					if err == nil {
+						_, err = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != 200 {
+							err = fmt.Errorf("status %d", resp.StatusCode)
+						}
 					}
 				}
+				done <- err
+			}()
+		}
+		for range 8 {
+			assert.NoError(t, <-done)
+		}
+	})
+	t.Run("OpenDir rewritten, small cache", staticTestConcurrentRewrites)
+}
+
+// staticTestConcurrentRewrites serves files from disk while they are
+// replaced (renamed over) by versions of other sizes, small and too large
+// for memory, through a cache so small that entries and content are
+// evicted all the time. Every response must be one whole version, with
+// that version's ETag.
+func staticTestConcurrentRewrites(t *testing.T) {
+	sizes := []int{5, 3000, 20000, staticMemFileMax + 5000}
+	versions := make(map[int]struct{ body, etag string }) // by size
+	for i, n := range sizes {
+		b := bytes.Repeat([]byte{byte('a' + i)}, n)
+		sum := sha256.Sum256(b)
+		versions[n] = struct{ body, etag string }{string(b), staticETag(sum[:])}
+	}
+	dir := t.TempDir()
+	const files = 4
+	write := func(f, v int) error {
+		tmp := filepath.Join(dir, fmt.Sprintf(".tmp%d", f))
+		if err := os.WriteFile(tmp, []byte(versions[sizes[v]].body), 0o644); err != nil {
+			return err
+		}
+		return os.Rename(tmp, filepath.Join(dir, fmt.Sprintf("f%d.txt", f)))
+	}
+	for f := range files {
+		require.NoError(t, write(f, f%len(sizes)))
+	}
+	fsys, err := OpenDir(dir)
+	require.NoError(t, err)
+	s := staticTestNew(t, fsys)
+	s.cache = newStaticCache(3, 25000) // fewer entries than files, less room than two versions
+
+	stop := make(chan struct{})
+	writerDone := make(chan error, 1)
+	writes := 0
+	go func() {
+		var err error
+		for ; err == nil; writes++ {
+			select {
+			case <-stop:
+				writerDone <- nil
+				return
+			default:
 			}
-			done <- err
+			err = write(writes%files, (writes/files+writes)%len(sizes))
+		}
+		writerDone <- err
+	}()
+	const readers = 4
+	done := make(chan error, readers)
+	for r := range readers {
+		go func() {
+			for j := range 60 {
+				target := fmt.Sprintf("/f%d.txt", (r+j)%files)
+				w := httptest.NewRecorder()
+				s.ServeHTTP(w, httptest.NewRequest("GET", target, nil))
+				v, ok := versions[w.Body.Len()]
+				switch {
+				case w.Code != http.StatusOK:
+					done <- fmt.Errorf("%s: status %d", target, w.Code)
+					return
+				case !ok || w.Body.String() != v.body:
+					done <- fmt.Errorf("%s: a body of %d bytes that is no version written", target, w.Body.Len())
+					return
+				case w.Header().Get("ETag") != v.etag:
+					done <- fmt.Errorf("%s: ETag %s for the %d-byte version, want %s", target, w.Header().Get("ETag"), w.Body.Len(), v.etag)
+					return
+				}
+			}
+			done <- nil
 		}()
 	}
-	for range 8 {
+	for range readers {
 		assert.NoError(t, <-done)
 	}
+	close(stop)
+	assert.NoError(t, <-writerDone)
+	assert.Positive(t, writes, "files were rewritten while served")
+	entries, bytes := s.cache.len()
+	assert.LessOrEqual(t, entries, 3)
+	assert.LessOrEqual(t, bytes, 25000)
 }
 
 // staticTestSourceWriter records what ServeContent copies the body from.
