@@ -62,6 +62,8 @@ import (
 //
 // Some response header values are slices shared between responses:
 // middleware may replace them (Header.Set) but must not write into them.
+// A Vary set before StaticFS runs (by a CORS middleware, say) is kept, on
+// errors too, and StaticFS adds the names it varies on.
 //
 // A StaticFS is safe for concurrent use. The zero value and a nil
 // *StaticFS answer every request with a 404. Build one with [NewStaticFS].
