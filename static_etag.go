@@ -84,13 +84,58 @@ func staticVariantKey(sibling string) string {
 type staticCache struct {
 	maxEntries int
 	maxBytes   int
-	mu         sync.Mutex // guards m and bytes
+	mu         sync.Mutex // guards m, bytes and flights
 	m          map[string]*staticMeta
-	bytes      int // sum of len(data) over m
+	bytes      int                      // sum of len(data) over m
+	flights    map[string]*staticFlight // metadata being built, by key
+}
+
+// staticFlight is one build of the metadata of version ver of a key, which
+// concurrent requests for the same version wait for instead of hashing
+// the same file again. m and err are set before done is closed.
+type staticFlight struct {
+	ver  staticVer
+	done chan struct{}
+	m    *staticMeta
+	err  error
 }
 
 func newStaticCache(maxEntries, maxBytes int) *staticCache {
-	return &staticCache{maxEntries: maxEntries, maxBytes: maxBytes, m: make(map[string]*staticMeta)}
+	return &staticCache{maxEntries: maxEntries, maxBytes: maxBytes,
+		m: make(map[string]*staticMeta), flights: make(map[string]*staticFlight)}
+}
+
+// load returns the metadata of version v of key: the cached one, or the
+// one build returns (build caches it). Concurrent loads of the same key and
+// version call build once; the others wait for it, and call their own
+// build only if that one failed (its error may be its file's alone).
+func (c *staticCache) load(key string, v staticVer, build func() (*staticMeta, error)) (*staticMeta, error) {
+	c.mu.Lock()
+	if m := c.m[key]; m != nil && m.ver == v {
+		c.mu.Unlock()
+		return m, nil
+	}
+	if f := c.flights[key]; f != nil && f.ver == v {
+		c.mu.Unlock()
+		<-f.done
+		if f.err == nil && f.m != nil {
+			return f.m, nil
+		}
+		return build()
+	}
+	f := &staticFlight{ver: v, done: make(chan struct{})}
+	c.flights[key] = f
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		if c.flights[key] == f {
+			delete(c.flights, key)
+		}
+		c.mu.Unlock()
+		close(f.done)
+	}()
+	f.m, f.err = build()
+	return f.m, f.err
 }
 
 // get returns the metadata cached for version v of name, or nil.
@@ -178,8 +223,14 @@ func (c *staticCache) len() (entries, bytes int) {
 func (s *StaticFS) meta(name string, content io.ReadSeeker, fi fs.FileInfo) (*staticMeta, error) {
 	v := staticVersion(fi)
 	if m := s.cache.get(name, v); m != nil {
-		return m, nil
+		return m, nil // checked first: the closure below costs an allocation
 	}
+	return s.cache.load(name, v, func() (*staticMeta, error) { return s.buildMeta(name, content, fi, v) })
+}
+
+// buildMeta computes, caches and returns the metadata of version v of the
+// file name, open as content and described by fi.
+func (s *StaticFS) buildMeta(name string, content io.ReadSeeker, fi fs.FileInfo, v staticVer) (*staticMeta, error) {
 	ctype := s.contentType(name)
 	keep := s.statFS != nil && v.size <= staticMemFileMax
 	etag, sniffed, data, err := staticHash(content, v, ctype == "", keep)
@@ -209,6 +260,12 @@ func (s *StaticFS) variantMeta(key string, content io.ReadSeeker, fi fs.FileInfo
 	if m := s.cache.get(key, v); m != nil {
 		return m, nil
 	}
+	return s.cache.load(key, v, func() (*staticMeta, error) { return s.buildVariantMeta(key, content, fi, v, orig) })
+}
+
+// buildVariantMeta computes, caches and returns the metadata of version v
+// of a precompressed sibling, as variantMeta describes.
+func (s *StaticFS) buildVariantMeta(key string, content io.ReadSeeker, fi fs.FileInfo, v staticVer, orig *staticMeta) (*staticMeta, error) {
 	keep := s.statFS != nil && v.size <= staticMemFileMax
 	etag, _, data, err := staticHash(content, v, false, keep)
 	if err != nil {

@@ -2,14 +2,17 @@ package frontdoor
 
 import (
 	"bytes"
+	"errors"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -232,4 +235,64 @@ func TestStaticFSDeletedSiblingForgotten(t *testing.T) {
 			assert.Empty(t, m.br, name)
 		}
 	})
+}
+
+// TestStaticCacheLoadOnce checks that concurrent loads of one version of
+// one key build its metadata once, and that a failed build lets the
+// waiters try their own.
+func TestStaticCacheLoadOnce(t *testing.T) {
+	c := newStaticCache(10, 100)
+	v := staticVer{size: staticHashLimit + 1, mod: 1}
+	var builds atomic.Int32
+	release := make(chan struct{})
+	build := func() (*staticMeta, error) {
+		builds.Add(1)
+		<-release
+		m := &staticMeta{ver: v}
+		c.put("big", m)
+		return m, nil
+	}
+	const n = 8
+	got := make(chan *staticMeta, n)
+	for range n {
+		go func() {
+			m, err := c.load("big", v, build)
+			assert.NoError(t, err)
+			got <- m
+		}()
+	}
+	require.Eventually(t, func() bool { return builds.Load() == 1 }, 5*time.Second, time.Millisecond)
+	close(release)
+	first := <-got
+	require.NotNil(t, first)
+	for range n - 1 {
+		assert.Same(t, first, <-got)
+	}
+	assert.Equal(t, int32(1), builds.Load(), "one hash for one version")
+
+	m, err := c.load("big", staticVer{size: 7}, func() (*staticMeta, error) { return &staticMeta{ver: staticVer{size: 7}}, nil })
+	require.NoError(t, err)
+	assert.Equal(t, int64(7), m.ver.size, "another version is built anew")
+
+	failing := make(chan struct{})
+	var calls atomic.Int32
+	results := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := c.load("bad", v, func() (*staticMeta, error) {
+				if calls.Add(1) == 1 {
+					<-failing
+					return nil, errors.New("read: input/output error")
+				}
+				return &staticMeta{ver: v}, nil
+			})
+			results <- err
+		}()
+	}
+	require.Eventually(t, func() bool { return calls.Load() >= 1 }, 5*time.Second, time.Millisecond)
+	close(failing)
+	errs := []error{<-results, <-results}
+	assert.Equal(t, int32(2), calls.Load(), "a waiter builds its own after a failure")
+	assert.Len(t, errs, 2)
+	assert.True(t, (errs[0] == nil) != (errs[1] == nil), "only the failed build's caller sees its error: %v", errs)
 }
