@@ -40,7 +40,8 @@ import (
 // allows it (q=0 refuses), the sibling is sent with Content-Encoding, the
 // original's Content-Type, its own ETag and "Vary: Accept-Encoding". The
 // cache also remembers which siblings exist, per version of the original:
-// add siblings together with (or before) the file they compress.
+// add siblings together with (or before) the file they compress. A sibling
+// deleted is forgotten on the first request that would have sent it.
 // Cache-Control follows [DefaultCacheControl] unless [WithCacheControl]
 // replaces it. [WithSPAFallback] serves an index file for client-side
 // routes.
@@ -61,6 +62,8 @@ import (
 //
 // Some response header values are slices shared between responses:
 // middleware may replace them (Header.Set) but must not write into them.
+// A Vary set before StaticFS runs (by a CORS middleware, say) is kept, on
+// errors too, and StaticFS adds the names it varies on.
 //
 // A StaticFS is safe for concurrent use. The zero value and a nil
 // *StaticFS answer every request with a 404. Build one with [NewStaticFS].
@@ -244,22 +247,9 @@ func (s *StaticFS) serveFromMemory(w http.ResponseWriter, r *http.Request, name 
 		if m == nil {
 			return false
 		}
-		if vary != nil {
-			h["Vary"] = s.hdr.varyBoth
-		} else {
-			h["Vary"] = s.hdr.varyAE
-		}
-	} else if vary != nil {
-		h["Vary"] = vary
+		vary = s.varyEncoding(vary)
 	}
-	h["Content-Type"] = m.ctype
-	h["Etag"] = m.etag
-	if m.cc != nil {
-		h["Cache-Control"] = m.cc
-	}
-	if enc != nil {
-		h["Content-Encoding"] = enc
-	}
+	s.setEntityHeaders(h, m, vary, enc)
 	if plain && (enc != nil || !staticWrapperEncoded(h)) {
 		s.writePlainMemory(w, r, m)
 		return true
@@ -348,31 +338,22 @@ func (s *StaticFS) serveFile(w http.ResponseWriter, r *http.Request, name string
 	}
 	h := w.Header()
 	if m.br != "" || m.gz != "" {
-		if vary != nil {
-			h["Vary"] = s.hdr.varyBoth
-		} else {
-			h["Vary"] = s.hdr.varyAE
-		}
-		if s.servePrecompressed(w, r, m) {
+		vary = s.varyEncoding(vary)
+		if s.servePrecompressed(w, r, name, m, vary) {
 			return
 		}
-	} else if vary != nil {
-		h["Vary"] = vary
 	}
-	h["Content-Type"] = m.ctype
-	h["Etag"] = m.etag
-	if m.cc != nil {
-		h["Cache-Control"] = m.cc
-	}
+	s.setEntityHeaders(h, m, vary, nil)
 	if staticPlain(r) && !staticWrapperEncoded(h) && s.writePlain(w, r, m, content) {
 		return
 	}
 	http.ServeContent(w, r, "", fi.ModTime(), content)
 }
 
-// servePrecompressed sends the sibling of the original (metadata orig) that
-// the client accepts, if any, and reports whether it did.
-func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, orig *staticMeta) bool {
+// servePrecompressed sends the sibling of the original (named origName,
+// metadata orig) that the client accepts, if any, and reports whether it
+// did. vary is the Vary header due.
+func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, origName string, orig *staticMeta, vary []string) bool {
 	enc := staticPickEncoding(r.Header["Accept-Encoding"], orig.br != "", orig.gz != "")
 	name, key, encHdr := orig.br, orig.brKey, s.hdr.br
 	switch enc {
@@ -383,11 +364,20 @@ func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, or
 	}
 	f, err := s.fsys.Open(name)
 	if err != nil {
-		return false // gone since we looked: send the original
+		// Gone since we looked: send the original, and stop looking if it
+		// is gone for good.
+		if errors.Is(err, fs.ErrNotExist) {
+			s.cache.forgetSibling(origName, orig, enc)
+		}
+		return false
 	}
 	defer f.Close()
 	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
+	if err != nil {
+		return false
+	}
+	if !fi.Mode().IsRegular() {
+		s.cache.forgetSibling(origName, orig, enc)
 		return false
 	}
 	content, err := staticSeeker(f, fi)
@@ -400,13 +390,7 @@ func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, or
 			slog.String("path", name), slog.Any("err", err))
 		return false
 	}
-	h := w.Header()
-	h["Content-Type"] = m.ctype
-	h["Content-Encoding"] = encHdr
-	h["Etag"] = m.etag
-	if m.cc != nil {
-		h["Cache-Control"] = m.cc
-	}
+	s.setEntityHeaders(w.Header(), m, vary, encHdr)
 	if staticPlain(r) && s.writePlain(w, r, m, content) {
 		return true
 	}
@@ -416,20 +400,25 @@ func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, or
 	return true
 }
 
-// notFound answers 404, or the SPA index for a qualifying navigation.
+// notFound answers 404, or the SPA index for a qualifying navigation. For
+// a name the SPA fallback would answer (no extension; the method is GET or
+// HEAD by now) the answer depends on Accept, so even the 404 says so: a
+// shared cache must not hand it to a navigation.
 func (s *StaticFS) notFound(w http.ResponseWriter, r *http.Request, name string) {
-	if s.spaIndex != "" && name != s.spaIndex && staticExt(name) == "" &&
-		staticAcceptsHTML(r.Header["Accept"]) {
-		if s.serveFromMemory(w, r, s.spaIndex, s.hdr.varyAccept) {
-			return
-		}
-		if f, err := s.fsys.Open(s.spaIndex); err == nil {
-			defer f.Close()
-			if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-				s.serveFile(w, r, s.spaIndex, f, fi, s.hdr.varyAccept)
+	if s.spaIndex != "" && name != s.spaIndex && staticExt(name) == "" {
+		if staticAcceptsHTML(r.Header["Accept"]) {
+			if s.serveFromMemory(w, r, s.spaIndex, s.hdr.varyAccept) {
 				return
 			}
+			if f, err := s.fsys.Open(s.spaIndex); err == nil {
+				defer f.Close()
+				if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+					s.serveFile(w, r, s.spaIndex, f, fi, s.hdr.varyAccept)
+					return
+				}
+			}
 		}
+		staticAddVary(w.Header(), s.hdr.varyAccept)
 	}
 	staticError(w, http.StatusNotFound)
 }
@@ -467,9 +456,12 @@ func staticServerTrouble(err error) bool {
 }
 
 // staticError answers code with a short constant body that names nothing.
+// It keeps Vary, which a wrapper (CORS) or notFound may have set and which
+// holds for errors too; StaticFS sets its own Vary values only once it
+// serves a file.
 func staticError(w http.ResponseWriter, code int) {
 	h := w.Header()
-	for _, k := range [...]string{"Cache-Control", "Content-Encoding", "Etag", "Last-Modified", "Vary"} {
+	for _, k := range [...]string{"Cache-Control", "Content-Encoding", "Etag", "Last-Modified"} {
 		delete(h, k)
 	}
 	h["Content-Type"] = []string{"text/plain; charset=utf-8"}

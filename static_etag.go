@@ -77,18 +77,65 @@ func staticVariantKey(sibling string) string {
 // staticCache maps a file name to the metadata of the version last seen. It
 // holds at most maxEntries entries and maxBytes of file content; when full,
 // arbitrary entries make room (Go's map iteration order is random, so this
-// is random eviction). It is safe for concurrent use; the zero value is
+// is random eviction), but only entries holding content make room for
+// content: the metadata of a large file, whose ETag may have cost reading
+// all of it, is never evicted to free bytes it does not hold. It is safe for concurrent use; the zero value is
 // unusable, see newStaticCache.
 type staticCache struct {
 	maxEntries int
 	maxBytes   int
-	mu         sync.Mutex // guards m and bytes
+	mu         sync.Mutex // guards m, bytes and flights
 	m          map[string]*staticMeta
-	bytes      int // sum of len(data) over m
+	bytes      int                      // sum of len(data) over m
+	flights    map[string]*staticFlight // metadata being built, by key
+}
+
+// staticFlight is one build of the metadata of version ver of a key, which
+// concurrent requests for the same version wait for instead of hashing
+// the same file again. m and err are set before done is closed.
+type staticFlight struct {
+	ver  staticVer
+	done chan struct{}
+	m    *staticMeta
+	err  error
 }
 
 func newStaticCache(maxEntries, maxBytes int) *staticCache {
-	return &staticCache{maxEntries: maxEntries, maxBytes: maxBytes, m: make(map[string]*staticMeta)}
+	return &staticCache{maxEntries: maxEntries, maxBytes: maxBytes,
+		m: make(map[string]*staticMeta), flights: make(map[string]*staticFlight)}
+}
+
+// load returns the metadata of version v of key: the cached one, or the
+// one build returns (build caches it). Concurrent loads of the same key and
+// version call build once; the others wait for it, and call their own
+// build only if that one failed (its error may be its file's alone).
+func (c *staticCache) load(key string, v staticVer, build func() (*staticMeta, error)) (*staticMeta, error) {
+	c.mu.Lock()
+	if m := c.m[key]; m != nil && m.ver == v {
+		c.mu.Unlock()
+		return m, nil
+	}
+	if f := c.flights[key]; f != nil && f.ver == v {
+		c.mu.Unlock()
+		<-f.done
+		if f.err == nil && f.m != nil {
+			return f.m, nil
+		}
+		return build()
+	}
+	f := &staticFlight{ver: v, done: make(chan struct{})}
+	c.flights[key] = f
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		if c.flights[key] == f {
+			delete(c.flights, key)
+		}
+		c.mu.Unlock()
+		close(f.done)
+	}()
+	f.m, f.err = build()
+	return f.m, f.err
 }
 
 // get returns the metadata cached for version v of name, or nil.
@@ -122,14 +169,45 @@ func (c *staticCache) put(name string, m *staticMeta) {
 		delete(c.m, name)
 	}
 	for k, v := range c.m {
-		if len(c.m) < c.maxEntries && c.bytes+len(m.data) <= c.maxBytes {
+		fullEntries := len(c.m) >= c.maxEntries
+		if !fullEntries && c.bytes+len(m.data) <= c.maxBytes {
 			break
+		}
+		if !fullEntries && v.data == nil {
+			// Short of bytes only: dropping an entry without content
+			// frees none and may cost a big file's re-hash.
+			continue
 		}
 		c.bytes -= len(v.data)
 		delete(c.m, k)
 	}
 	c.m[name] = m
 	c.bytes += len(m.data)
+}
+
+// forgetSibling records that the enc ("br" or "gzip") sibling of name,
+// whose cached metadata is orig, no longer exists: it replaces orig by a
+// copy without that sibling (if orig is still the entry of name) and drops
+// the sibling's own entry, so that later requests neither look for it nor
+// keep its content.
+func (c *staticCache) forgetSibling(name string, orig *staticMeta, enc string) {
+	cp := *orig
+	key := cp.brKey
+	if enc == "gzip" {
+		key = cp.gzKey
+		cp.gz, cp.gzKey = "", ""
+	} else {
+		cp.br, cp.brKey = "", ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m[name] == orig {
+		c.m[name] = &cp
+	}
+	if v, ok := c.m[key]; ok {
+		c.bytes -= len(v.data)
+		delete(c.m, key)
+	}
 }
 
 // len reports the number of cached entries and content bytes (for tests).
@@ -145,8 +223,14 @@ func (c *staticCache) len() (entries, bytes int) {
 func (s *StaticFS) meta(name string, content io.ReadSeeker, fi fs.FileInfo) (*staticMeta, error) {
 	v := staticVersion(fi)
 	if m := s.cache.get(name, v); m != nil {
-		return m, nil
+		return m, nil // checked first: the closure below costs an allocation
 	}
+	return s.cache.load(name, v, func() (*staticMeta, error) { return s.buildMeta(name, content, fi, v) })
+}
+
+// buildMeta computes, caches and returns the metadata of version v of the
+// file name, open as content and described by fi.
+func (s *StaticFS) buildMeta(name string, content io.ReadSeeker, fi fs.FileInfo, v staticVer) (*staticMeta, error) {
 	ctype := s.contentType(name)
 	keep := s.statFS != nil && v.size <= staticMemFileMax
 	etag, sniffed, data, err := staticHash(content, v, ctype == "", keep)
@@ -176,6 +260,12 @@ func (s *StaticFS) variantMeta(key string, content io.ReadSeeker, fi fs.FileInfo
 	if m := s.cache.get(key, v); m != nil {
 		return m, nil
 	}
+	return s.cache.load(key, v, func() (*staticMeta, error) { return s.buildVariantMeta(key, content, fi, v, orig) })
+}
+
+// buildVariantMeta computes, caches and returns the metadata of version v
+// of a precompressed sibling, as variantMeta describes.
+func (s *StaticFS) buildVariantMeta(key string, content io.ReadSeeker, fi fs.FileInfo, v staticVer, orig *staticMeta) (*staticMeta, error) {
 	keep := s.statFS != nil && v.size <= staticMemFileMax
 	etag, _, data, err := staticHash(content, v, false, keep)
 	if err != nil {
@@ -238,7 +328,7 @@ func staticHash(content io.ReadSeeker, v staticVer, sniff, keep bool) (etag, cty
 			ctype = http.DetectContentType(head[:n])
 		}
 		if v.mod != 0 && v.size > staticHashLimit {
-			etag = `"` + strconv.FormatInt(v.size, 36) + "-" + strconv.FormatInt(v.mod, 36) + `"`
+			etag = staticVersionETag(v)
 		} else {
 			h := sha256.New()
 			h.Write(head[:n])
@@ -255,6 +345,18 @@ func staticHash(content io.ReadSeeker, v staticVer, sniff, keep bool) (etag, cty
 		return "", "", nil, fmt.Errorf("seek: %w", err)
 	}
 	return etag, ctype, data, nil
+}
+
+// staticVersionETag returns the ETag of a file too large to hash: its
+// size, mod time and, when known, change stamp, the same parts as the
+// cache's version, so that a rewrite keeping size and mod time (cp -p)
+// gets a new tag and old If-None-Match or If-Range values stop matching.
+func staticVersionETag(v staticVer) string {
+	tag := `"` + strconv.FormatInt(v.size, 36) + "-" + strconv.FormatInt(v.mod, 36)
+	if v.chg != 0 {
+		tag += "-" + strconv.FormatInt(v.chg, 36)
+	}
+	return tag + `"`
 }
 
 // staticETag formats a content hash as a strong ETag: 15 bytes (120 bits)

@@ -49,8 +49,12 @@ func FuzzStaticFS(f *testing.F) {
 		}
 		for _, s := range handlers {
 			w := httptest.NewRecorder()
+			w.Header().Set("Vary", "Origin") // as a CORS middleware would
 			s.ServeHTTP(w, r)
 			body := w.Body.String()
+			if !staticVaryHas(w.Header().Values("Vary"), "Origin") {
+				t.Fatalf("%q: the wrapper's Vary was lost: %q", target, w.Header().Values("Vary"))
+			}
 			if w.Code >= 500 {
 				t.Fatalf("%q: status %d", target, w.Code)
 			}

@@ -80,7 +80,8 @@ func WithDirectoryListing(on bool) StaticOption {
 // "index.html"), for single-page applications that route on the client. A
 // request qualifies when it is a GET or HEAD, its last path segment has no
 // extension, and its Accept header names text/html; so a missing "/app.js"
-// or an API-style fetch still gets a 404. The default, and "", is no
+// or an API-style fetch still gets a 404. Both answers to such a path, the
+// index and the 404, carry "Vary: Accept". The default, and "", is no
 // fallback. A name that is not a valid [io/fs.ValidPath] file name, or that
 // is hidden as a dotfile, makes [NewStaticFS] return an error.
 func WithSPAFallback(index string) StaticOption {
