@@ -2,6 +2,7 @@ package frontdoor
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -249,6 +250,63 @@ func TestBalancerLatencyIsTimeToHeadersForAnyStrategy(t *testing.T) {
 			require.Equal(t, http.StatusOK, w.Code)
 			require.Equal(t, "a", w.Body.String())
 			assert.Equal(t, time.Second, balTestStatus(t, b, a.URL).Latency)
+		})
+	}
+}
+
+func TestBalancerCanceledClientsNeverEject(t *testing.T) {
+	const maxFails = 3
+	for _, tc := range []struct {
+		name   string
+		cancel bool // the client cancels while the backend holds the request
+	}{
+		{name: "client canceled", cancel: true},
+		{name: "backend reset"}, // the control: the same requests do eject
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			entered := make(chan struct{}, maxFails+1)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !tc.cancel {
+					if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+						conn.(*net.TCPConn).SetLinger(0)
+						conn.Close()
+					}
+					return
+				}
+				entered <- struct{}{}
+				<-r.Context().Done() // held until the proxy gives up on it
+			}))
+			t.Cleanup(srv.Close)
+			b := newBalTestBalancer(t, []string{srv.URL}, WithPassiveHealth(PassiveHealth{MaxFails: maxFails}))
+			for range maxFails + 1 {
+				ctx, cancel := context.WithCancel(context.Background())
+				r := httptest.NewRequest(http.MethodGet, "/x", nil).WithContext(ctx)
+				w := httptest.NewRecorder()
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					b.ServeHTTP(w, r)
+				}()
+				if tc.cancel {
+					<-entered
+					cancel()
+				}
+				<-done
+				cancel()
+				if !tc.cancel {
+					assert.Equal(t, http.StatusBadGateway, w.Code)
+				}
+			}
+			st := balTestStatus(t, b, srv.URL)
+			assert.Equal(t, int64(maxFails+1), st.Requests)
+			if tc.cancel {
+				assert.Equal(t, StateHealthy, st.State)
+				assert.Zero(t, st.Failures)
+				assert.Zero(t, st.ConsecutiveFailures)
+			} else {
+				assert.Equal(t, StateEjected, st.State)
+				assert.Equal(t, int64(maxFails+1), st.Failures)
+			}
 		})
 	}
 }
