@@ -59,8 +59,10 @@ func (be *Backend) Streams() int64 { return be.load.streams.Load() }
 // Latency returns the backend's peak-EWMA latency: it jumps to any slower
 // sample and decays towards faster ones with a 10 s time constant. A sample
 // is the time from the start of an attempt to its response headers (or its
-// 101 Switching Protocols), whatever the strategy; responses counted as
-// failures (see [PassiveHealth]) give none. Zero until the first sample.
+// 101 Switching Protocols), whatever the strategy, so a long body or stream
+// does not count; attempts without response headers, and responses that
+// [PassiveHealth] counts as failures by their status or slowness, give
+// none. Zero until the first sample.
 func (be *Backend) Latency() time.Duration { return time.Duration(be.lat.value()) }
 
 // loadCount is the load LeastConn and PowerOfTwo compare.
