@@ -24,10 +24,6 @@ type balancerConfig struct {
 	drain    time.Duration
 	onChange func(StateChange)
 	now      func() time.Time // the clock; tests replace it
-
-	// headerLatency makes the latency sample the time to response headers
-	// rather than the whole exchange; set for LeastLatency.
-	headerLatency bool
 }
 
 // maxWeight bounds a backend's weight.
@@ -130,7 +126,6 @@ func (c *balancerConfig) validate(n int) error {
 	if c.strategy == nil {
 		c.strategy = RoundRobin()
 	}
-	_, c.headerLatency = c.strategy.(*leastLatency)
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -318,59 +313,39 @@ func (b *Balancer) pick(r *http.Request, s *backendSet, tried []*Backend, now ti
 }
 
 // try runs one attempt on be and records its outcome for passive health.
+// When the response was cut short on a connection forward could not close
+// (HTTP/2), it panics with [http.ErrAbortHandler] after recording, so that
+// the server resets the stream.
 func (b *Balancer) try(w http.ResponseWriter, r *http.Request, be *Backend, kind pickKind) error {
-	p := &b.cfg.passive
-	t0 := b.cfg.now()
-	var sw *statusWriter
-	if p.Count5xx || p.SlowThreshold > 0 || b.cfg.headerLatency {
-		sw = &statusWriter{ResponseWriter: w, now: b.cfg.now}
-		w = sw
-	}
-	err := be.fwd.forward(w, r)
-	t1 := b.cfg.now()
+	t, err := be.fwd.forwardTap(w, r, attemptTap{b: b, be: be, kind: kind, t0: b.cfg.now()})
+	now := b.cfg.now()
 	a := attempt{be: be, kind: kind, err: err}
+	if t.settled {
+		a.kind = pickNormal // the trial was recorded at the headers
+	}
+	var hdr attempt
+	if t.code != 0 {
+		hdr = b.judgeHeaders(&t)
+	}
 	switch {
 	case err != nil && errors.Is(err, ErrClientGone):
 		a.ignore = true
+	case t.settled && hdr.failed:
+		a.ignore = true // counted at the headers already
 	case err != nil:
 		a.failed = true
-	case sw != nil && p.Count5xx && sw.code >= 500:
-		a.failed, a.err = true, fmt.Errorf("frontdoor: backend answered %d", sw.code)
-	case sw != nil && p.SlowThreshold > 0 && sw.at.Sub(t0) > p.SlowThreshold:
-		a.failed, a.err = true, fmt.Errorf("frontdoor: backend slower than %v", p.SlowThreshold)
-	case sw != nil && b.cfg.headerLatency && sw.code != 0:
-		be.lat.observe(sw.at.Sub(t0), t1)
-	default:
-		be.lat.observe(t1.Sub(t0), t1)
+	case hdr.failed:
+		a.failed, a.err = true, hdr.err
+	case t.code == 0:
+		// Answered without going through the attempt's writer (CONNECT).
+		be.lat.observe(now.Sub(t.t0), now)
 	}
-	b.record(a, t1)
+	b.record(a, now)
+	if berr, ok := errors.AsType[*BackendError](err); ok && berr.abort {
+		panic(http.ErrAbortHandler)
+	}
 	return err
 }
-
-// statusWriter notes the status code and when the response headers went
-// out, for the 5xx and slow-response rules.
-type statusWriter struct {
-	http.ResponseWriter
-	now  func() time.Time
-	code int
-	at   time.Time
-}
-
-func (sw *statusWriter) WriteHeader(code int) {
-	if sw.code == 0 && code >= 200 {
-		sw.code, sw.at = code, sw.now()
-	}
-	sw.ResponseWriter.WriteHeader(code)
-}
-
-func (sw *statusWriter) Write(p []byte) (int, error) {
-	if sw.code == 0 {
-		sw.code, sw.at = http.StatusOK, sw.now()
-	}
-	return sw.ResponseWriter.Write(p)
-}
-
-func (sw *statusWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter }
 
 // Close stops the Balancer's health checks and drain timers, closes idle
 // connections and open upgraded streams to every backend at once, and makes

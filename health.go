@@ -3,6 +3,7 @@ package frontdoor
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/url"
@@ -57,8 +58,11 @@ func (be *Backend) Streams() int64 { return be.load.streams.Load() }
 
 // Latency returns the backend's peak-EWMA latency: it jumps to any slower
 // sample and decays towards faster ones with a 10 s time constant. A sample
-// is the time to response headers under [LeastLatency], else the whole
-// successful attempt. Zero until the first attempt succeeds.
+// is the time from the start of an attempt to its response headers (or its
+// 101 Switching Protocols), whatever the strategy, so a long body or stream
+// does not count; attempts without response headers, and responses that
+// [PassiveHealth] counts as failures by their status or slowness, give
+// none. Zero until the first sample.
 func (be *Backend) Latency() time.Duration { return time.Duration(be.lat.value()) }
 
 // loadCount is the load LeastConn and PowerOfTwo compare.
@@ -248,6 +252,52 @@ type attempt struct {
 	failed bool  // counts as a failure
 	ignore bool  // counts as nothing (the client went away)
 	err    error // the failure, if any
+}
+
+// attemptTap follows one Balancer attempt through forwardTap, which copies
+// it into the attempt's writer and returns it. The writer sets code when
+// the final response headers (or a 101) go out, and tells b through
+// headersOut, which times them. The zero value, without a Balancer, only
+// notes the status.
+type attemptTap struct {
+	b       *Balancer
+	be      *Backend
+	kind    pickKind
+	t0      time.Time // when the attempt started
+	code    int       // status of the final response headers; 0 if none went out
+	at      time.Time // when they went out
+	settled bool      // the trial's outcome was recorded at the headers
+}
+
+// headersOut runs as the final response headers of an attempt go to the
+// client. It takes the latency sample (time to headers) and, for a
+// half-open trial, records the outcome at once, so that a long response
+// (a stream, a download, a WebSocket) neither holds the trial slot nor
+// counts as latency. A failure of the body after this counts separately.
+func (b *Balancer) headersOut(t *attemptTap) {
+	t.at = b.cfg.now()
+	a := b.judgeHeaders(t)
+	if !a.failed {
+		t.be.lat.observe(t.at.Sub(t.t0), t.at)
+	}
+	if t.kind == pickTrial {
+		t.settled = true
+		b.record(a, t.at)
+	}
+}
+
+// judgeHeaders applies the 5xx and slow-response rules to the response
+// headers t noted.
+func (b *Balancer) judgeHeaders(t *attemptTap) attempt {
+	p := &b.cfg.passive
+	a := attempt{be: t.be, kind: t.kind}
+	switch {
+	case p.Count5xx && t.code >= 500:
+		a.failed, a.err = true, fmt.Errorf("frontdoor: backend answered %d", t.code)
+	case p.SlowThreshold > 0 && t.at.Sub(t.t0) > p.SlowThreshold:
+		a.failed, a.err = true, fmt.Errorf("frontdoor: backend slower than %v", p.SlowThreshold)
+	}
+	return a
 }
 
 // record updates be's health after an attempt. The common case, a success

@@ -61,6 +61,10 @@ type BackendError struct {
 	// responded reports that response headers had been written to the
 	// client before the failure, so nobody may write another response.
 	responded bool
+	// abort reports that the response was cut short on a connection forward
+	// could not close (HTTP/2): the caller must panic with
+	// http.ErrAbortHandler so that the client sees the truncation.
+	abort bool
 }
 
 func (e *BackendError) Error() string {
@@ -145,21 +149,29 @@ func newForwarder(target *url.URL, cfg *proxyConfig, ld *load, logger *slog.Logg
 // false no response headers have been written to w (a 1xx interim response
 // may have been), so the caller may retry the request elsewhere or answer
 // with writeError. forward neither closes r.Body nor reads it beyond what
-// the transport sends.
+// the transport sends. It never panics with [http.ErrAbortHandler].
 //
-// When the response body breaks after headers went out, forward aborts the
-// client connection so that the client sees the truncation: it hijacks and
-// closes an HTTP/1 connection and returns the error with responded set; when
-// w cannot be hijacked (HTTP/2) it panics with [http.ErrAbortHandler], which
-// the server turns into a stream reset.
+// When the response body breaks after headers went out, the client must see
+// the truncation: forward hijacks and closes an HTTP/1 connection itself;
+// when w cannot be hijacked (HTTP/2) it sets the error's abort flag, and the
+// caller, once done with the error, must panic with [http.ErrAbortHandler],
+// which the server turns into a stream reset.
 //
 // Callers must refuse CONNECT requests (Balancer.ServeHTTP does): forward
 // would pass them on.
-func (f *forwarder) forward(w http.ResponseWriter, r *http.Request) (err error) {
+func (f *forwarder) forward(w http.ResponseWriter, r *http.Request) error {
+	_, err := f.forwardTap(w, r, attemptTap{})
+	return err
+}
+
+// forwardTap is forward for a Balancer attempt: tap (see attemptTap) is told
+// of the response headers as they go out, and returned with their status
+// (zero when none went through forward).
+func (f *forwarder) forwardTap(w http.ResponseWriter, r *http.Request, tap attemptTap) (res attemptTap, err error) {
 	f.load.inflight.Add(1)
 	aw := f.pool.Get().(*attemptWriter)
 	aw.ResponseWriter = w
-	abort := false
+	aw.tap = tap
 	defer func() {
 		if !aw.upgraded {
 			f.load.inflight.Add(-1)
@@ -170,13 +182,11 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request) (err error) 
 				f.pool.Put(aw)
 				panic(p)
 			}
-			err, abort = f.cut(aw, r)
+			err = f.cut(aw, r)
 		}
+		res = aw.tap
 		aw.reset()
 		f.pool.Put(aw)
-		if abort {
-			panic(http.ErrAbortHandler)
-		}
 	}()
 
 	out := r
@@ -201,9 +211,9 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request) (err error) 
 	}
 	f.rp.ServeHTTP(aw, out)
 	if aw.err == nil {
-		return nil
+		return aw.tap, nil
 	}
-	return f.classify(aw, r, body)
+	return aw.tap, f.classify(aw, r, body)
 }
 
 // classify turns the error ReverseProxy reported for one attempt into a
@@ -259,9 +269,14 @@ func isTimeoutError(err error) bool {
 
 // cut handles a response body that broke after its headers were written:
 // ReverseProxy panics with http.ErrAbortHandler then. It classifies the
-// failure and aborts the client connection by hijacking it; abort reports
-// that hijacking was impossible and the caller must panic instead.
-func (f *forwarder) cut(aw *attemptWriter, r *http.Request) (err error, abort bool) {
+// failure and aborts the client connection by hijacking and closing it;
+// when hijacking is impossible it sets the error's abort flag instead.
+//
+// Closing the HTTP/1 connection here rather than panicking keeps handlers
+// that wrap the Balancer (recovering middleware, loggers) from seeing a
+// panic for what is a backend failure; the client sees the same thing.
+func (f *forwarder) cut(aw *attemptWriter, r *http.Request) error {
+	abort := false
 	class := ErrBroken
 	switch ctxErr := r.Context().Err(); {
 	case errors.Is(ctxErr, context.DeadlineExceeded):
@@ -274,7 +289,7 @@ func (f *forwarder) cut(aw *attemptWriter, r *http.Request) (err error, abort bo
 	} else {
 		abort = true
 	}
-	return &BackendError{Backend: f.name, Class: class, Err: errResponseCut, responded: true}, abort
+	return &BackendError{Backend: f.name, Class: class, Err: errResponseCut, responded: true, abort: abort}
 }
 
 // closeIdle closes the forwarder's idle connections to the backend.

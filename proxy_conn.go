@@ -19,6 +19,10 @@ import (
 // context: the ErrorHandler receives it back, and the GotConn trace hook,
 // bound once per pooled writer, fills it. Pooled per forwarder; reset
 // before reuse. Only hooks that run before RoundTrip returns touch it.
+//
+// It also notes the final response headers (status and time) in tap, for
+// the Balancer's passive health and latency, which learns of them through
+// tap as they go out rather than when the body ends.
 type attemptWriter struct {
 	http.ResponseWriter
 	f *forwarder
@@ -27,6 +31,7 @@ type attemptWriter struct {
 	writeErr  error // first failed write to the client
 	responded bool  // final response headers went to the client
 	upgraded  bool  // the connection was hijacked for an upgrade
+	tap       attemptTap
 
 	traced      bool // the GotConn hook is installed
 	gotConn     bool
@@ -66,15 +71,27 @@ func (aw *attemptWriter) onGotConn(info httptrace.GotConnInfo) {
 
 func (aw *attemptWriter) Unwrap() http.ResponseWriter { return aw.ResponseWriter }
 
+// headersOut notes the final response headers, once.
+func (aw *attemptWriter) headersOut(code int) {
+	if aw.responded {
+		return
+	}
+	aw.responded = true
+	aw.tap.code = code
+	if aw.tap.b != nil {
+		aw.tap.b.headersOut(&aw.tap)
+	}
+}
+
 func (aw *attemptWriter) WriteHeader(code int) {
 	if code >= 200 || code == http.StatusSwitchingProtocols {
-		aw.responded = true
+		aw.headersOut(code)
 	}
 	aw.ResponseWriter.WriteHeader(code)
 }
 
 func (aw *attemptWriter) Write(p []byte) (int, error) {
-	aw.responded = true
+	aw.headersOut(http.StatusOK)
 	n, err := aw.ResponseWriter.Write(p)
 	if err != nil && aw.writeErr == nil {
 		aw.writeErr = err
@@ -91,7 +108,7 @@ func (aw *attemptWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return conn, brw, err
 	}
-	aw.responded = true
+	aw.headersOut(http.StatusSwitchingProtocols)
 	aw.upgraded = true
 	f := aw.f
 	s := &streamConn{Conn: conn, f: f}

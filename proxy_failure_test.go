@@ -3,6 +3,7 @@ package frontdoor
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -426,9 +427,19 @@ func TestProxyResetMidResponseOverHTTP2Client(t *testing.T) {
 		c.(*net.TCPConn).SetLinger(0)
 	})
 	env := newProxyTestEnv(t, backend)
-	// An HTTP/2 ResponseWriter cannot be hijacked: forward aborts the
-	// stream by panicking with http.ErrAbortHandler instead.
-	front := httptest.NewUnstartedServer(http.HandlerFunc(env.serve))
+	// An HTTP/2 ResponseWriter cannot be hijacked: forward returns the
+	// error with its abort flag set instead of panicking, and its caller
+	// (the Balancer, here this handler) panics with http.ErrAbortHandler
+	// once done with the error.
+	errs := make(chan error, 1)
+	front := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var err error
+		assert.NotPanics(t, func() { err = env.f.forward(w, r) }, "forward never panics")
+		errs <- err
+		if berr, ok := errors.AsType[*BackendError](err); ok && berr.abort {
+			panic(http.ErrAbortHandler)
+		}
+	}))
 	front.EnableHTTP2 = true
 	front.StartTLS()
 	t.Cleanup(front.Close)
@@ -439,6 +450,18 @@ func TestProxyResetMidResponseOverHTTP2Client(t *testing.T) {
 	_, err = io.ReadAll(res.Body)
 	assert.Error(t, err, "the stream is reset, not ended cleanly")
 	assert.Eventually(t, func() bool { return env.ld.inflight.Load() == 0 }, 5*time.Second, time.Millisecond)
+	var ferr error
+	select {
+	case ferr = <-errs:
+	case <-time.After(5 * time.Second):
+		t.Fatal("forward did not return")
+	}
+	assert.ErrorIs(t, ferr, ErrBroken)
+	assert.ErrorIs(t, ferr, errResponseCut)
+	berr, ok := errors.AsType[*BackendError](ferr)
+	require.True(t, ok, "a *BackendError")
+	assert.True(t, berr.responded, "headers had gone out")
+	assert.True(t, berr.abort, "an HTTP/2 stream cannot be hijacked: the caller must abort it")
 }
 
 func TestProxyRequestDeadlineIsTimeout(t *testing.T) {
