@@ -153,6 +153,18 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt.handler.ServeHTTP(w, r)
 }
 
+// fastStatic returns the StaticFS that answers the clean path p unchanged
+// (the route's handler itself, with no prefix to strip), or nil. It is how
+// the Server's fast path routes.
+func (m *Mux) fastStatic(p string) *StaticFS {
+	rt, _ := m.match(p)
+	if rt == nil || rt.strip != "" {
+		return nil
+	}
+	s, _ := rt.handler.(*StaticFS)
+	return s
+}
+
 // match returns the route for p and the path it matched against (p itself,
 // or its cleaned form when p holds dot segments or repeated slashes). It
 // allocates only for such unclean paths.

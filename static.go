@@ -170,6 +170,10 @@ func (s *StaticFS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.serve(w, r, name, slash)
 }
 
+// fastStatic returns s: a StaticFS that is a Server's handler answers every
+// path.
+func (s *StaticFS) fastStatic(string) *StaticFS { return s }
+
 // staticNosniff returns the shared nosniff value, also for a zero StaticFS.
 func staticNosniff(s *StaticFS) []string {
 	if s == nil || s.hdr.nosniff == nil {
@@ -367,7 +371,7 @@ func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, or
 		// Gone since we looked: send the original, and stop looking if it
 		// is gone for good.
 		if errors.Is(err, fs.ErrNotExist) {
-			s.cache.forgetSibling(origName, orig, enc)
+			s.cache.forgetSibling(origName, orig, enc, s.responseHead)
 		}
 		return false
 	}
@@ -377,7 +381,7 @@ func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, or
 		return false
 	}
 	if !fi.Mode().IsRegular() {
-		s.cache.forgetSibling(origName, orig, enc)
+		s.cache.forgetSibling(origName, orig, enc, s.responseHead)
 		return false
 	}
 	content, err := staticSeeker(f, fi)

@@ -61,6 +61,7 @@ type staticMeta struct {
 	data    []byte   // the content, for small files of an fs.StatFS; else nil
 	brKey   string   // the cache key of the .br sibling's metadata
 	gzKey   string   // the cache key of the .gz sibling's metadata
+	head    []byte   // the plain 200's head for the fast path; nil without data
 }
 
 // staticVariantKey returns the cache key under which the metadata of a
@@ -189,8 +190,9 @@ func (c *staticCache) put(name string, m *staticMeta) {
 // whose cached metadata is orig, no longer exists: it replaces orig by a
 // copy without that sibling (if orig is still the entry of name) and drops
 // the sibling's own entry, so that later requests neither look for it nor
-// keep its content.
-func (c *staticCache) forgetSibling(name string, orig *staticMeta, enc string) {
+// keep its content. rehead recomputes the fast path's response head,
+// whose Vary depends on the siblings.
+func (c *staticCache) forgetSibling(name string, orig *staticMeta, enc string, rehead func(*staticMeta, []string) []byte) {
 	cp := *orig
 	key := cp.brKey
 	if enc == "gzip" {
@@ -199,6 +201,7 @@ func (c *staticCache) forgetSibling(name string, orig *staticMeta, enc string) {
 	} else {
 		cp.br, cp.brKey = "", ""
 	}
+	cp.head = rehead(&cp, nil)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m[name] == orig {
@@ -248,6 +251,7 @@ func (s *StaticFS) buildMeta(name string, content io.ReadSeeker, fi fs.FileInfo,
 	m.br = s.sibling(name + ".br")
 	m.gz = s.sibling(name + ".gz")
 	m.brKey, m.gzKey = staticVariantKey(m.br), staticVariantKey(m.gz)
+	m.head = s.responseHead(m, nil)
 	s.cache.put(name, m)
 	return m, nil
 }
@@ -273,6 +277,7 @@ func (s *StaticFS) buildVariantMeta(key string, content io.ReadSeeker, fi fs.Fil
 	}
 	m := &staticMeta{ver: v, etag: []string{etag}, ctype: orig.ctype, cc: orig.cc, data: data,
 		lastMod: staticLastModified(fi.ModTime()), clen: staticContentLength(v.size)}
+	m.head = s.responseHead(m, s.variantEncoding(key))
 	s.cache.put(key, m)
 	return m, nil
 }

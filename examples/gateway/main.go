@@ -82,12 +82,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gateway: -addr %s: %v\n", cfg.addr, unwrapOpError(err))
 		return 2
 	}
-	srv := &http.Server{
+	// frontdoor.Server answers plain GETs of small static files itself and
+	// hands everything else to the http.Server.
+	srv, _ := frontdoor.NewServer(&http.Server{
 		Handler:           g.mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-	}
+	})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())

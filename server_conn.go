@@ -1,0 +1,310 @@
+package frontdoor
+
+import (
+	"bytes"
+	"net"
+	"sync/atomic"
+	"time"
+)
+
+// fastBufSize is the fast path's read buffer: a request whose header block
+// does not fit goes to net/http (whose limit, MaxHeaderBytes plus 4 KiB,
+// is never smaller).
+const fastBufSize = 4 << 10
+
+// fastWritevMin is the body size from which a response goes out with
+// writev, head and body apart, rather than copied behind the head.
+const fastWritevMin = 8 << 10
+
+// States of a fast connection, for Shutdown and Close.
+const (
+	fastWorking int32 = iota // between reads: answering or handing over
+	fastReading              // blocked reading (idle or mid-header)
+	fastClosed               // closed by Shutdown or Close
+)
+
+// fastConn is one connection served by the fast path.
+type fastConn struct {
+	srv   *Server
+	rwc   net.Conn
+	state atomic.Int32
+
+	buf      []byte // read buffer, fastBufSize
+	n        int    // bytes in buf
+	scanned  int    // bytes of buf known to hold no "\r\n\r\n" end
+	reqStart time.Time
+	served   int // requests answered
+
+	out     []byte      // responses not yet written
+	bufs    net.Buffers // for writev, when a body is large
+	rdl     time.Time   // the read deadline set, zero for none
+	wdl     time.Time   // the write deadline set, zero for none
+	request fastRequest
+}
+
+func newFastConn(s *Server, rwc net.Conn) *fastConn {
+	return &fastConn{srv: s, rwc: rwc, buf: make([]byte, fastBufSize)}
+}
+
+// serve answers requests until the connection ends or must be handed over.
+func (c *fastConn) serve() {
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			c.rwc.Close()
+		}
+		c.srv.trackConn(c, false)
+	}()
+	for {
+		end := c.headerEnd()
+		if end < 0 {
+			if end == fastBareLF || c.n == len(c.buf) {
+				handedOver = c.handOver()
+				return
+			}
+			if !c.read() {
+				return
+			}
+			continue
+		}
+		closing := c.srv.closing.Load() || c.srv.noKeepAlives.Load()
+		if !parseFastRequest(c.buf[:end], &c.request) || !c.answer(&c.request, closing) {
+			handedOver = c.handOver()
+			return
+		}
+		c.consume(end)
+		if closing {
+			c.flush()
+			return
+		}
+		if c.n == 0 || c.headerEnd() < 0 {
+			// Nothing else complete to answer: send what we have before
+			// waiting for more.
+			if !c.flush() {
+				return
+			}
+		}
+	}
+}
+
+// fastBareLF is what headerEnd returns when a line ends in a bare LF:
+// net/http takes such requests, the fast path leaves them to it.
+const fastBareLF = -2
+
+// headerEnd returns the length of the header block at the start of buf,
+// "\r\n\r\n" included, -1 if it is not complete yet, or fastBareLF.
+func (c *fastConn) headerEnd() int {
+	from := max(c.scanned-3, 0)
+	i := bytes.Index(c.buf[from:c.n], crlfcrlf)
+	end := c.n
+	if i >= 0 {
+		end = from + i + 4
+	}
+	for j := c.scanned; j < end; j++ {
+		k := bytes.IndexByte(c.buf[j:end], '\n')
+		if k < 0 {
+			break
+		}
+		j += k
+		if j == 0 || c.buf[j-1] != '\r' {
+			return fastBareLF
+		}
+	}
+	if i < 0 {
+		c.scanned = c.n
+		return -1
+	}
+	return end
+}
+
+// consume drops the first n bytes of buf, a request just answered.
+func (c *fastConn) consume(n int) {
+	c.n = copy(c.buf, c.buf[n:c.n])
+	c.scanned = 0
+	if c.n > 0 {
+		c.reqStart = time.Now()
+	}
+	c.served++
+}
+
+// read reads more of the next request, under the deadline that net/http
+// would set, and reports whether it may go on.
+func (c *fastConn) read() bool {
+	if !c.state.CompareAndSwap(fastWorking, fastReading) {
+		return false
+	}
+	c.setReadDeadline()
+	m, err := c.rwc.Read(c.buf[c.n:])
+	if !c.state.CompareAndSwap(fastReading, fastWorking) {
+		return false
+	}
+	if m > 0 && c.n == 0 {
+		c.reqStart = time.Now()
+	}
+	c.n += m
+	return err == nil
+}
+
+// setReadDeadline sets the deadline for the read about to happen: the
+// idle timeout while waiting for a request (after the first), the header
+// timeout from the request's first byte, or from the accept for the first
+// request, as net/http does.
+func (c *fastConn) setReadDeadline() {
+	hs := c.srv.srv
+	headerTimeout := hs.ReadHeaderTimeout
+	if headerTimeout <= 0 {
+		headerTimeout = hs.ReadTimeout
+	}
+	idle := hs.IdleTimeout
+	if idle == 0 {
+		idle = hs.ReadTimeout
+	}
+	now := time.Now()
+	var want time.Time
+	var d time.Duration
+	switch {
+	case c.n > 0:
+		d = headerTimeout
+		if d > 0 {
+			want = c.reqStart.Add(d)
+		}
+	case c.served == 0:
+		d = headerTimeout
+		if c.reqStart.IsZero() {
+			c.reqStart = now // the accept, near enough
+		}
+		if d > 0 {
+			want = c.reqStart.Add(d)
+		}
+	default:
+		d = idle
+		if d > 0 {
+			want = now.Add(d)
+		}
+	}
+	if moveDeadline(c.rdl, want, d) {
+		c.rdl = want
+		c.rwc.SetReadDeadline(want)
+	}
+}
+
+// setWriteDeadline sets the write deadline net/http would: WriteTimeout
+// from the end of the request's header.
+func (c *fastConn) setWriteDeadline() {
+	d := c.srv.srv.WriteTimeout
+	var want time.Time
+	if d > 0 {
+		want = time.Now().Add(d)
+	}
+	if moveDeadline(c.wdl, want, d) {
+		c.wdl = want
+		c.rwc.SetWriteDeadline(want)
+	}
+}
+
+// moveDeadline reports whether a deadline set at cur must be moved to
+// want, the deadline for a timeout d (zero want: none). It is moved when
+// it must be removed, set, made earlier, or made later by more than d/16:
+// a timeout then fires at most a sixteenth early, and a busy connection
+// seldom pays the system call.
+func moveDeadline(cur, want time.Time, d time.Duration) bool {
+	switch {
+	case want.IsZero():
+		return !cur.IsZero()
+	case cur.IsZero(), want.Before(cur):
+		return true
+	}
+	return want.Sub(cur) > d/16
+}
+
+// answer appends the response to r to out and reports whether the fast
+// path could answer it. closing adds "Connection: close".
+func (c *fastConn) answer(r *fastRequest, closing bool) bool {
+	st := c.srv.fast.fastStatic(r.path)
+	if st == nil {
+		return false
+	}
+	head, body, ok := st.fastAnswer(r.path, r.acceptEncoding())
+	if !ok {
+		return false
+	}
+	// The order net/http writes in: the handler's fields sorted (head),
+	// then Date, then Connection.
+	c.out = append(c.out, head...)
+	c.out = append(c.out, "Date: "...)
+	c.out = append(c.out, c.srv.dateValue(time.Now())...)
+	if closing {
+		c.out = append(c.out, "\r\nConnection: close"...)
+	}
+	c.out = append(c.out, "\r\n\r\n"...)
+	if r.head || len(body) == 0 {
+		return true
+	}
+	if len(body) < fastWritevMin {
+		c.out = append(c.out, body...)
+		return true
+	}
+	// A large body goes out as is, behind what came before it.
+	c.bufs = append(c.bufs, c.out, body)
+	c.out = c.out[len(c.out):]
+	return true
+}
+
+// flush writes the responses gathered and reports whether it succeeded.
+func (c *fastConn) flush() bool {
+	if len(c.bufs) == 0 && len(c.out) == 0 {
+		return true
+	}
+	c.setWriteDeadline()
+	var err error
+	if len(c.bufs) == 0 {
+		_, err = c.rwc.Write(c.out)
+	} else {
+		if len(c.out) > 0 {
+			c.bufs = append(c.bufs, c.out)
+		}
+		bufs := c.bufs
+		_, err = bufs.WriteTo(c.rwc)
+		clear(c.bufs)
+		c.bufs = c.bufs[:0]
+	}
+	c.out = c.out[:0]
+	return err == nil
+}
+
+// handOver sends what was answered, then gives the connection, with the
+// bytes read but not answered, to the wrapped server. It reports whether
+// it did (if not, the connection is to be closed).
+func (c *fastConn) handOver() bool {
+	if !c.flush() {
+		return false
+	}
+	if !c.state.CompareAndSwap(fastWorking, fastClosed) {
+		return false
+	}
+	// net/http sets the deadlines it wants, and none where it wants none.
+	if !c.rdl.IsZero() || !c.wdl.IsZero() {
+		c.rwc.SetDeadline(time.Time{})
+	}
+	var rc net.Conn = c.rwc
+	if c.n > 0 {
+		rc = &replayConn{Conn: c.rwc, pending: bytes.Clone(c.buf[:c.n])}
+	}
+	c.srv.handoff.give(rc)
+	return true
+}
+
+// closeIfIdle closes the connection if it is waiting for a request.
+func (c *fastConn) closeIfIdle() {
+	if c.state.CompareAndSwap(fastReading, fastClosed) {
+		c.rwc.Close()
+	}
+}
+
+// close closes the connection whatever it is doing, unless it was handed
+// over.
+func (c *fastConn) close() {
+	if c.state.Swap(fastClosed) != fastClosed {
+		c.rwc.Close()
+	}
+}

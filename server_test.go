@@ -1,0 +1,492 @@
+package frontdoor
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// srvTest is a frontdoor.Server and a plain http.Server with the same
+// handler (a Mux with a StaticFS at "/" and a Balancer at "/api"), each on
+// its own 127.0.0.1 listener, to compare what they send byte for byte.
+type srvTest struct {
+	dir      string
+	mux      *Mux
+	fast     *Server
+	fastAddr string
+	std      *http.Server
+	stdAddr  string
+	handed   atomic.Int64 // connections the fast path handed over
+}
+
+// srvTestFiles is the site both servers serve.
+var srvTestFiles = map[string]string{
+	"index.html":         "<!doctype html><title>home</title>",
+	"app.3f9a1c2b.js":    "console.log('fingerprinted')",
+	"style.css":          "body{color:teal}",
+	"data.json":          `{"ok":true}`,
+	"noext":              "plain bytes",
+	"app.js":             strings.Repeat("console.log('x');", 50),
+	"app.js.br":          "fake-brotli-bytes",
+	"app.js.gz":          "fake-gzip-bytes",
+	"sub/index.html":     "<p>sub</p>",
+	"sub/page.html":      "<p>page</p>",
+	".secret":            "do not serve",
+	".well-known/x.txt":  "well known",
+	"mid.bin":            strings.Repeat("m", 40<<10),  // in memory, sent with writev
+	"huge.bin":           strings.Repeat("h", 200<<10), // not in memory: net/http sends it
+	"file with space.js": "spaced",
+}
+
+func newSrvTest(t testing.TB, configure func(*http.Server)) *srvTest {
+	t.Helper()
+	st := &srvTest{dir: t.TempDir()}
+	for name, body := range srvTestFiles {
+		p := filepath.Join(st.dir, filepath.FromSlash(name))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+	}
+	fsys, err := OpenDir(st.dir)
+	require.NoError(t, err)
+	static, err := NewStaticFS(fsys)
+	require.NoError(t, err)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/slow" {
+			time.Sleep(300 * time.Millisecond)
+		}
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("X-Path", r.URL.RequestURI())
+		io.WriteString(w, "api says hi")
+	}))
+	t.Cleanup(api.Close)
+	bal, err := NewBalancer([]string{api.URL}, balTestQuiet)
+	require.NoError(t, err)
+	t.Cleanup(func() { bal.Close() })
+	st.mux = NewMux()
+	st.mux.Handle("/", static)
+	st.mux.Handle("/api", bal)
+
+	newHTTP := func() *http.Server {
+		hs := &http.Server{Handler: st.mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second}
+		if configure != nil {
+			configure(hs)
+		}
+		return hs
+	}
+	fastHTTP := newHTTP()
+	fastHTTP.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+		st.handed.Add(1)
+		return ctx
+	}
+	st.fast, err = NewServer(fastHTTP)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	st.fastAddr = ln.Addr().String()
+	fastDone := make(chan error, 1)
+	go func() { fastDone <- st.fast.Serve(ln) }()
+
+	st.std = newHTTP()
+	ln2, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	st.stdAddr = ln2.Addr().String()
+	stdDone := make(chan error, 1)
+	go func() { stdDone <- st.std.Serve(ln2) }()
+
+	t.Cleanup(func() {
+		st.fast.Close()
+		st.std.Close()
+		assert.ErrorIs(t, <-fastDone, http.ErrServerClosed)
+		assert.ErrorIs(t, <-stdDone, http.ErrServerClosed)
+	})
+	return st
+}
+
+// srvTestDate matches the Date field, the one part of a response that may
+// differ between the two servers.
+var srvTestDate = regexp.MustCompile(`(?m)^Date: [^\r]*\r\n`)
+
+// exchange sends raw on a new connection to addr and returns every byte
+// received for the responses to the requests in raw (methods lists their
+// methods, to frame HEAD answers), Date fields removed. It stops early
+// when the server closes the connection.
+func srvTestExchange(t testing.TB, addr, raw string) string {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(conn, raw)
+	require.NoError(t, err)
+	var got bytes.Buffer
+	br := bufio.NewReader(io.TeeReader(conn, &got))
+	for _, method := range srvTestMethods(raw) {
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
+		if err != nil {
+			break // the server closed the connection after a 400
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.Close {
+			break
+		}
+	}
+	// Nothing may follow the last response; what bufio read ahead is in
+	// got too, so an extra byte would show as a difference.
+	return srvTestDate.ReplaceAllString(got.String(), "")
+}
+
+// srvTestMethods returns the method of each request in raw, as far as a
+// line following an empty line (or the start) names one.
+func srvTestMethods(raw string) []string {
+	var methods []string
+	for _, part := range strings.Split(raw, "\r\n\r\n") {
+		method, _, ok := strings.Cut(part, " ")
+		if ok && method != "" && !strings.ContainsAny(method, "\r\n:") {
+			methods = append(methods, method)
+		}
+	}
+	return methods
+}
+
+// compare sends raw to both servers and requires the same bytes back. It
+// reports how many connections the fast path handed over meanwhile.
+func (st *srvTest) compare(t testing.TB, raw string) (got string, handedOver int64) {
+	t.Helper()
+	before := st.handed.Load()
+	got = srvTestExchange(t, st.fastAddr, raw)
+	want := srvTestExchange(t, st.stdAddr, raw)
+	require.Equal(t, want, got, "frontdoor.Server and http.Server differ on %q", raw)
+	return got, st.handed.Load() - before
+}
+
+func TestServerAnswersLikeNetHTTP(t *testing.T) {
+	st := newSrvTest(t, nil)
+	get := func(target string, fields ...string) string {
+		return "GET " + target + " HTTP/1.1\r\nHost: front\r\n" + strings.Join(fields, "") + "\r\n"
+	}
+	cases := []struct {
+		name string
+		raw  string
+		fast bool   // the fast path answers it all
+		want string // a part of the response
+	}{
+		{"root index", get("/"), true, "<title>home"},
+		{"file", get("/style.css"), true, "text/css; charset=utf-8"},
+		{"fingerprinted", get("/app.3f9a1c2b.js"), true, "immutable"},
+		{"json", get("/data.json"), true, `{"ok":true}`},
+		{"sniffed", get("/noext"), true, "plain bytes"},
+		{"query ignored", get("/style.css?v=3&x=%41"), true, "teal"},
+		{"sub index", get("/sub/"), true, "<p>sub</p>"},
+		{"well-known", get("/.well-known/x.txt"), true, "well known"},
+		{"head", "HEAD /style.css HTTP/1.1\r\nHost: front\r\n\r\n", true, "Content-Length: 16"},
+		{"keep-alive", get("/style.css", "Connection: keep-alive\r\n"), true, "teal"},
+		{"header fields ignored", get("/style.css", "User-Agent: t\r\nAccept: */*\r\nCookie: a=b\r\n"), true, "teal"},
+		{"writev body", get("/mid.bin"), true, "Content-Length: 40960"},
+		{"brotli sibling", get("/app.js", "Accept-Encoding: gzip, br\r\n"), true, "fake-brotli-bytes"},
+		{"gzip sibling", get("/app.js", "Accept-Encoding: gzip\r\n"), true, "fake-gzip-bytes"},
+		{"identity refused siblings", get("/app.js", "Accept-Encoding: br;q=0, gzip;q=0\r\n"), true, "Vary: Accept-Encoding"},
+		{"two accept-encoding fields", get("/app.js", "Accept-Encoding: identity\r\nAccept-Encoding: gzip\r\n"), true, "fake-gzip-bytes"},
+		{"pipelined", get("/style.css") + get("/data.json") + "HEAD / HTTP/1.1\r\nHost: front\r\n\r\n", true, `{"ok":true}`},
+
+		{"not in memory", get("/huge.bin"), false, "Content-Length: 204800"},
+		{"missing", get("/nope.js"), false, "404"},
+		{"dotfile", get("/.secret"), false, "404"},
+		{"directory redirect", get("/sub?x=1"), false, "Location: ./sub/?x=1"},
+		{"encoded path", get("/file%20with%20space.js"), false, "spaced"},
+		{"dot segments", get("/sub/../style.css"), false, "404"},
+		{"traversal", get("/%2e%2e/%2e%2e/etc/passwd"), false, "404"},
+		{"double slash", get("//style.css"), false, ""},
+		{"range", get("/style.css", "Range: bytes=0-3\r\n"), false, "206"},
+		{"if-none-match", get("/style.css", "If-None-Match: *\r\n"), false, "304"},
+		{"if-modified-since", get("/style.css", "If-Modified-Since: Sun, 06 Nov 2050 08:49:37 GMT\r\n"), false, "304"},
+		{"connection close", get("/style.css", "Connection: close\r\n"), false, "Connection: close"},
+		{"expect", get("/style.css", "Expect: 100-continue\r\n"), false, ""},
+		{"post", "POST /style.css HTTP/1.1\r\nHost: front\r\nContent-Length: 2\r\n\r\nhi", false, "405"},
+		{"chunked get", "GET /style.css HTTP/1.1\r\nHost: front\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", false, ""},
+		{"http/1.0", "GET /style.css HTTP/1.0\r\n\r\n", false, "teal"},
+		{"absolute form", "GET http://front/style.css HTTP/1.1\r\nHost: front\r\n\r\n", false, "teal"},
+		{"no host", "GET /style.css HTTP/1.1\r\n\r\n", false, "400"},
+		{"two hosts", "GET /style.css HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", false, "400"},
+		{"bad host", "GET /style.css HTTP/1.1\r\nHost: a b\r\n\r\n", false, "400"},
+		{"bad field name", get("/style.css", "Bad Name: x\r\n"), false, "400"},
+		{"folded field", get("/style.css", "X-A: 1\r\n continued\r\n"), false, ""},
+		{"control byte", get("/style.css", "X-A: a\x01b\r\n"), false, "400"},
+		{"bare LF", "GET /style.css HTTP/1.1\nHost: front\n\n", false, "teal"},
+		{"lower-case method", "get /style.css HTTP/1.1\r\nHost: front\r\n\r\n", false, ""},
+		{"api route", get("/api/x?q=1"), false, "X-Path: /api/x?q=1"},
+		{"upgrade", get("/style.css", "Connection: Upgrade\r\nUpgrade: websocket\r\n"), false, ""},
+		{"fast then slow then fast", get("/style.css") + get("/api/y") + get("/data.json"), false, "api says hi"},
+		{"oversized header", get("/style.css", "X-Big: "+strings.Repeat("b", 5000)+"\r\n"), false, "teal"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, handed := st.compare(t, tc.raw)
+			assert.Contains(t, got, tc.want)
+			if tc.fast {
+				assert.Zero(t, handed, "the fast path answers every request")
+			} else {
+				assert.Equal(t, int64(1), handed, "the fast path hands the connection over")
+			}
+		})
+	}
+}
+
+func TestServerSeesFileChanges(t *testing.T) {
+	st := newSrvTest(t, nil)
+	req := "GET /style.css HTTP/1.1\r\nHost: front\r\n\r\n"
+	got, _ := st.compare(t, req)
+	require.Contains(t, got, "teal")
+
+	p := filepath.Join(st.dir, "style.css")
+	require.NoError(t, os.WriteFile(p, []byte("body{color:orange;margin:0}"), 0o644))
+	// A new mod time even on coarse file systems.
+	later := time.Now().Add(time.Hour)
+	require.NoError(t, os.Chtimes(p, later, later))
+
+	got, handed := st.compare(t, req)
+	assert.Contains(t, got, "orange")
+	assert.NotContains(t, got, "teal")
+	assert.Zero(t, handed)
+}
+
+func TestServerFirstRequestOfAFileIsFast(t *testing.T) {
+	st := newSrvTest(t, nil)
+	before := st.handed.Load()
+	got := srvTestExchange(t, st.fastAddr, "GET /sub/page.html HTTP/1.1\r\nHost: front\r\n\r\n")
+	assert.Contains(t, got, "<p>page</p>")
+	assert.Equal(t, before, st.handed.Load(), "a file never served before is loaded by the fast path itself")
+}
+
+func TestServerKeepsConnectionAfterHandover(t *testing.T) {
+	st := newSrvTest(t, nil)
+	conn, err := net.Dial("tcp", st.fastAddr)
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	br := bufio.NewReader(conn)
+	for i, target := range []string{"/style.css", "/api/a", "/style.css", "/data.json"} {
+		_, err := io.WriteString(conn, "GET "+target+" HTTP/1.1\r\nHost: front\r\n\r\n")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err, "request %d", i)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "request %d", i)
+		assert.NotEmpty(t, body)
+	}
+	assert.Equal(t, int64(1), st.handed.Load(), "one connection, handed over once")
+}
+
+func TestServerNoKeepAlives(t *testing.T) {
+	st := newSrvTest(t, nil)
+	st.fast.SetKeepAlivesEnabled(false)
+	st.std.SetKeepAlivesEnabled(false)
+	got, handed := st.compare(t, "GET /style.css HTTP/1.1\r\nHost: front\r\n\r\nGET /data.json HTTP/1.1\r\nHost: front\r\n\r\n")
+	assert.Contains(t, got, "Connection: close")
+	assert.NotContains(t, got, `{"ok":true}`, "the connection closes after the first response")
+	assert.Zero(t, handed)
+}
+
+func TestServerTimeouts(t *testing.T) {
+	st := newSrvTest(t, func(hs *http.Server) {
+		hs.ReadHeaderTimeout = 200 * time.Millisecond
+		hs.IdleTimeout = 300 * time.Millisecond
+	})
+	closedWithin := func(t *testing.T, conn net.Conn) time.Duration {
+		t.Helper()
+		start := time.Now()
+		require.NoError(t, conn.SetReadDeadline(start.Add(5*time.Second)))
+		_, err := io.Copy(io.Discard, conn)
+		require.NoError(t, err, "the server closes the connection (EOF), not our deadline")
+		return time.Since(start)
+	}
+	t.Run("idle", func(t *testing.T) {
+		conn, err := net.Dial("tcp", st.fastAddr)
+		require.NoError(t, err)
+		defer conn.Close()
+		_, err = io.WriteString(conn, "GET /style.css HTTP/1.1\r\nHost: front\r\n\r\n")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err)
+		resp.Body.Close()
+		d := closedWithin(t, conn)
+		assert.Greater(t, d, 150*time.Millisecond)
+		assert.Less(t, d, 2*time.Second)
+	})
+	t.Run("slow header", func(t *testing.T) {
+		conn, err := net.Dial("tcp", st.fastAddr)
+		require.NoError(t, err)
+		defer conn.Close()
+		_, err = io.WriteString(conn, "GET /style.css HTTP/1.1\r\nHost: fr")
+		require.NoError(t, err)
+		d := closedWithin(t, conn)
+		assert.Less(t, d, 2*time.Second)
+	})
+}
+
+func TestServerShutdown(t *testing.T) {
+	baseline := runtime.NumGoroutine()
+	st := newSrvTest(t, nil)
+
+	// An idle fast connection, and a request in flight on a handed-over one.
+	idle, err := net.Dial("tcp", st.fastAddr)
+	require.NoError(t, err)
+	defer idle.Close()
+	_, err = io.WriteString(idle, "GET /style.css HTTP/1.1\r\nHost: front\r\n\r\n")
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(idle), nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+
+	slow, err := net.Dial("tcp", st.fastAddr)
+	require.NoError(t, err)
+	defer slow.Close()
+	_, err = io.WriteString(slow, "GET /api/slow HTTP/1.1\r\nHost: front\r\n\r\n")
+	require.NoError(t, err)
+	time.Sleep(100 * time.Millisecond) // the request reaches the backend
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, st.fast.Shutdown(ctx))
+
+	require.NoError(t, slow.SetReadDeadline(time.Now().Add(5*time.Second)))
+	resp, err = http.ReadResponse(bufio.NewReader(slow), nil)
+	require.NoError(t, err, "the request in flight is answered")
+	body, _ := io.ReadAll(resp.Body)
+	assert.Equal(t, "api says hi", string(body))
+
+	require.NoError(t, idle.SetReadDeadline(time.Now().Add(5*time.Second)))
+	n, err := idle.Read(make([]byte, 1))
+	assert.Zero(t, n)
+	assert.ErrorIs(t, err, io.EOF, "the idle connection was closed")
+
+	_, err = net.Dial("tcp", st.fastAddr)
+	assert.Error(t, err, "the listener is closed")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	assert.ErrorIs(t, st.fast.Serve(ln), http.ErrServerClosed)
+
+	st.std.Close()
+	idle.Close()
+	slow.Close()
+	// The test's API backend and Balancer stay until cleanup; all the
+	// Server's own goroutines are gone.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > baseline+srvTestBackgroundGoroutines && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	assert.LessOrEqual(t, runtime.NumGoroutine(), baseline+srvTestBackgroundGoroutines)
+}
+
+// srvTestBackgroundGoroutines is what newSrvTest leaves running besides
+// the two servers: the API backend's accept loop and its idle connection
+// from the Balancer.
+const srvTestBackgroundGoroutines = 4
+
+func TestServerShutdownAnswersRequestInFastPath(t *testing.T) {
+	st := newSrvTest(t, nil)
+	conn, err := net.Dial("tcp", st.fastAddr)
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
+	// Shut down while the connection is served: the request written after
+	// Shutdown began but before the connection was idle-closed either gets
+	// a full answer with Connection: close, or an EOF; never a torn one.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	go st.fast.Shutdown(ctx)
+	_, _ = io.WriteString(conn, "GET /style.css HTTP/1.1\r\nHost: front\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		assert.True(t, errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isConnReset(err), "got %v", err)
+		return
+	}
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, srvTestFiles["style.css"], string(body))
+}
+
+// isConnReset reports a connection reset by the peer.
+func isConnReset(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op)
+}
+
+func TestServerClose(t *testing.T) {
+	st := newSrvTest(t, nil)
+	conn, err := net.Dial("tcp", st.fastAddr)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "GET /style.css HTTP/1.1\r\nHost: front\r\n\r\n")
+	require.NoError(t, err)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.NoError(t, st.fast.Close())
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err = br.ReadByte()
+	assert.ErrorIs(t, err, io.EOF, "Close closes the open connection")
+}
+
+func TestServerConnStateTurnsFastPathOff(t *testing.T) {
+	var states atomic.Int64
+	st := newSrvTest(t, func(hs *http.Server) {
+		hs.ConnState = func(net.Conn, http.ConnState) { states.Add(1) }
+	})
+	_, handed := st.compare(t, "GET /style.css HTTP/1.1\r\nHost: front\r\n\r\n")
+	assert.Equal(t, int64(1), handed, "every connection goes to net/http")
+	assert.Positive(t, states.Load(), "and the hook sees it")
+}
+
+func TestNewServerNil(t *testing.T) {
+	s, err := NewServer(nil)
+	assert.Nil(t, s)
+	assert.ErrorContains(t, err, "frontdoor: NewServer")
+}
+
+func TestServerListenAndServe(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	static, err := NewStaticFS(srvTestMapFS())
+	require.NoError(t, err)
+	s, err := NewServer(&http.Server{Addr: addr, Handler: static})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- s.ListenAndServe() }()
+	var resp *http.Response
+	require.Eventually(t, func() bool {
+		resp, err = http.Get("http://" + addr + "/a.txt")
+		return err == nil
+	}, 5*time.Second, 10*time.Millisecond)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, "a", string(body))
+	require.NoError(t, s.Close())
+	assert.ErrorIs(t, <-done, http.ErrServerClosed)
+	assert.ErrorIs(t, s.ListenAndServe(), http.ErrServerClosed)
+}
+
+func srvTestMapFS() fstest.MapFS {
+	return fstest.MapFS{"a.txt": {Data: []byte("a"), ModTime: time.Unix(1e9, 0)}}
+}
