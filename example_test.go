@@ -717,3 +717,59 @@ func ExampleWithPreserveHost() {
 	// Output:
 	// 200 Host=shop.example X-Forwarded-Host=shop.example
 }
+
+// Server
+
+// A Server answers plain GETs of the frontend's small files itself and
+// hands every other request, here one for the API, to the http.Server it
+// wraps. Clients see no difference but speed.
+func ExampleNewServer() {
+	site := fstest.MapFS{"index.html": {Data: []byte("<h1>Shop</h1>")}}
+	static, err := frontdoor.NewStaticFS(site)
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := frontdoor.NewMux()
+	mux.Handle("/", static)
+	mux.Handle("/api", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"items":2}`)
+	}))
+
+	srv, err := frontdoor.NewServer(&http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	client := &http.Client{Transport: &http.Transport{}}
+	for _, path := range []string{"/", "/api/cart"} {
+		resp, err := client.Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Printf("%-9s %d %s\n", path, resp.StatusCode, body)
+	}
+
+	// Shutdown closes idle connections and lets requests in flight finish.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(<-served)
+	// Output:
+	// /         200 <h1>Shop</h1>
+	// /api/cart 200 {"items":2}
+	// http: Server closed
+}
