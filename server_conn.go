@@ -36,6 +36,7 @@ type fastConn struct {
 	served   int // requests answered
 
 	out     []byte      // responses not yet written
+	large   []fastLarge // large bodies to send after parts of out
 	bufs    net.Buffers // for writev, when a body is large
 	rdl     time.Time   // the read deadline set, zero for none
 	wdl     time.Time   // the write deadline set, zero for none
@@ -245,28 +246,40 @@ func (c *fastConn) answer(r *fastRequest, closing bool) bool {
 		return true
 	}
 	// A large body goes out as is, behind what came before it.
-	c.bufs = append(c.bufs, c.out, body)
-	c.out = c.out[len(c.out):]
+	c.large = append(c.large, fastLarge{at: len(c.out), body: body})
 	return true
+}
+
+// fastLarge is a large body to send, uncopied, after out[:at].
+type fastLarge struct {
+	at   int
+	body []byte
 }
 
 // flush writes the responses gathered and reports whether it succeeded.
 func (c *fastConn) flush() bool {
-	if len(c.bufs) == 0 && len(c.out) == 0 {
+	if len(c.large) == 0 && len(c.out) == 0 {
 		return true
 	}
 	c.setWriteDeadline()
 	var err error
-	if len(c.bufs) == 0 {
+	if len(c.large) == 0 {
 		_, err = c.rwc.Write(c.out)
 	} else {
-		if len(c.out) > 0 {
-			c.bufs = append(c.bufs, c.out)
+		prev := 0
+		for _, l := range c.large {
+			c.bufs = append(c.bufs, c.out[prev:l.at], l.body)
+			prev = l.at
 		}
-		bufs := c.bufs
+		if prev < len(c.out) {
+			c.bufs = append(c.bufs, c.out[prev:])
+		}
+		bufs := c.bufs // WriteTo consumes its receiver
 		_, err = bufs.WriteTo(c.rwc)
 		clear(c.bufs)
 		c.bufs = c.bufs[:0]
+		clear(c.large)
+		c.large = c.large[:0]
 	}
 	c.out = c.out[:0]
 	return err == nil

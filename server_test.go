@@ -204,6 +204,7 @@ func TestServerAnswersLikeNetHTTP(t *testing.T) {
 		{"gzip sibling", get("/app.js", "Accept-Encoding: gzip\r\n"), true, "fake-gzip-bytes"},
 		{"identity refused siblings", get("/app.js", "Accept-Encoding: br;q=0, gzip;q=0\r\n"), true, "Vary: Accept-Encoding"},
 		{"two accept-encoding fields", get("/app.js", "Accept-Encoding: identity\r\nAccept-Encoding: gzip\r\n"), true, "fake-gzip-bytes"},
+		{"pipelined writev", get("/mid.bin") + get("/style.css") + get("/mid.bin") + get("/data.json"), true, `{"ok":true}`},
 		{"pipelined", get("/style.css") + get("/data.json") + "HEAD / HTTP/1.1\r\nHost: front\r\n\r\n", true, `{"ok":true}`},
 
 		{"not in memory", get("/huge.bin"), false, "Content-Length: 204800"},
