@@ -16,6 +16,11 @@
 //   - [Mux] stitches handlers together by path prefix, with optional
 //     per-route rate limits.
 //
+// [Server], optional, wraps the [net/http.Server] that serves them: it
+// answers plain GETs of the small files a StaticFS keeps in memory itself,
+// with the same bytes at about half the CPU per request, and hands every
+// other request to the http.Server.
+//
 // A whole gateway:
 //
 //	site, err := frontdoor.OpenDir("./web")
