@@ -2,6 +2,7 @@ package frontdoor
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -35,8 +36,10 @@ import (
 // sixteenth of each (deadlines are moved only when they would move by more,
 // to save system calls). A ConnState hook, or Protocols without HTTP/1,
 // turns the fast path off, since it would not report its connections.
-// Serve speaks plain HTTP; for TLS, use the wrapped server's ServeTLS
-// directly.
+// So does a listener that yields *tls.Conn (from [crypto/tls.NewListener]):
+// those connections go to net/http as they are, which handles TLS and
+// HTTP/2 as its own ServeTLS would. The fast path is for plain HTTP, on
+// its own or behind a TLS-terminating load balancer.
 //
 // Use the Server's own Shutdown, Close and SetKeepAlivesEnabled rather than
 // the wrapped server's: they cover both kinds of connection. Do not modify
@@ -119,7 +122,9 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		if s.fast == nil {
+		if _, isTLS := rw.(*tls.Conn); s.fast == nil || isTLS {
+			// net/http does the TLS handshake (and ALPN, for HTTP/2) on
+			// connections that are a *tls.Conn; the fast path keeps out.
 			s.handoff.give(rw)
 			continue
 		}

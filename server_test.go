@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -490,4 +491,34 @@ func TestServerListenAndServe(t *testing.T) {
 
 func srvTestMapFS() fstest.MapFS {
 	return fstest.MapFS{"a.txt": {Data: []byte("a"), ModTime: time.Unix(1e9, 0)}}
+}
+
+func TestServerTLSListenerGoesToNetHTTP(t *testing.T) {
+	ts := httptest.NewUnstartedServer(nil) // only for its certificate
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	cert := ts.TLS.Certificates
+	client := ts.Client()
+	ts.Close()
+
+	static, err := NewStaticFS(srvTestMapFS())
+	require.NoError(t, err)
+	s, err := NewServer(&http.Server{Handler: static})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	tlsLn := tls.NewListener(ln, &tls.Config{Certificates: cert, NextProtos: []string{"h2", "http/1.1"}})
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(tlsLn) }()
+
+	resp, err := client.Get("https://" + ln.Addr().String() + "/a.txt")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, "a", string(body))
+	assert.NotNil(t, resp.TLS)
+	assert.Equal(t, 2, resp.ProtoMajor, "net/http negotiated HTTP/2 through ALPN")
+	client.CloseIdleConnections()
+	require.NoError(t, s.Close())
+	assert.ErrorIs(t, <-done, http.ErrServerClosed)
 }
