@@ -29,11 +29,11 @@ type fastConn struct {
 	rwc   net.Conn
 	state atomic.Int32
 
-	buf      []byte // read buffer, fastBufSize
-	n        int    // bytes in buf
-	scanned  int    // bytes of buf known to hold no "\r\n\r\n" end
-	reqStart time.Time
-	served   int // requests answered
+	buf      []byte    // read buffer, fastBufSize
+	n        int       // bytes in buf
+	scanned  int       // bytes of buf known to hold no "\r\n\r\n" end
+	reqStart time.Time // when the header timeout of the next request started
+	served   int       // requests answered
 
 	out     []byte      // responses not yet written
 	bufs    net.Buffers // for writev, when a body is large
@@ -42,8 +42,10 @@ type fastConn struct {
 	request fastRequest
 }
 
+// newFastConn returns the fast connection for rwc, just accepted: the
+// first request's header timeout counts from now, as in net/http.
 func newFastConn(s *Server, rwc net.Conn) *fastConn {
-	return &fastConn{srv: s, rwc: rwc, buf: make([]byte, fastBufSize)}
+	return &fastConn{srv: s, rwc: rwc, buf: make([]byte, fastBufSize), reqStart: time.Now()}
 }
 
 // serve answers requests until the connection ends or must be handed over.
@@ -138,7 +140,9 @@ func (c *fastConn) read() bool {
 	if !c.state.CompareAndSwap(fastReading, fastWorking) {
 		return false
 	}
-	if m > 0 && c.n == 0 {
+	if m > 0 && c.n == 0 && c.served > 0 {
+		// A later request's header timeout starts with its first bytes;
+		// the first request's started with the accept.
 		c.reqStart = time.Now()
 	}
 	c.n += m
@@ -148,11 +152,12 @@ func (c *fastConn) read() bool {
 // setReadDeadline sets the deadline for the read about to happen: the
 // idle timeout while waiting for a request (after the first), the header
 // timeout from the request's first byte, or from the accept for the first
-// request, as net/http does.
+// request, as net/http does. As there, a zero ReadHeaderTimeout means
+// ReadTimeout and a negative one means none.
 func (c *fastConn) setReadDeadline() {
 	hs := c.srv.srv
 	headerTimeout := hs.ReadHeaderTimeout
-	if headerTimeout <= 0 {
+	if headerTimeout == 0 {
 		headerTimeout = hs.ReadTimeout
 	}
 	idle := hs.IdleTimeout
@@ -163,16 +168,8 @@ func (c *fastConn) setReadDeadline() {
 	var want time.Time
 	var d time.Duration
 	switch {
-	case c.n > 0:
+	case c.n > 0 || c.served == 0:
 		d = headerTimeout
-		if d > 0 {
-			want = c.reqStart.Add(d)
-		}
-	case c.served == 0:
-		d = headerTimeout
-		if c.reqStart.IsZero() {
-			c.reqStart = now // the accept, near enough
-		}
 		if d > 0 {
 			want = c.reqStart.Add(d)
 		}

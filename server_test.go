@@ -490,3 +490,44 @@ func TestServerListenAndServe(t *testing.T) {
 func srvTestMapFS() fstest.MapFS {
 	return fstest.MapFS{"a.txt": {Data: []byte("a"), ModTime: time.Unix(1e9, 0)}}
 }
+
+func TestServerHeaderTimeoutCountsFromAccept(t *testing.T) {
+	// net/http gives the first request ReadHeaderTimeout from the accept,
+	// not from its first byte: a client that waits before sending it does
+	// not get more time to finish the header.
+	st := newSrvTest(t, func(hs *http.Server) {
+		hs.ReadHeaderTimeout = 400 * time.Millisecond
+	})
+	for _, addr := range []string{st.stdAddr, st.fastAddr} {
+		start := time.Now()
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		time.Sleep(300 * time.Millisecond)
+		_, err = io.WriteString(conn, "GET /style.css HTTP/1.1\r\nHo")
+		require.NoError(t, err)
+		require.NoError(t, conn.SetReadDeadline(start.Add(5*time.Second)))
+		_, err = io.Copy(io.Discard, conn)
+		require.NoError(t, err, "the server closes the connection")
+		assert.Less(t, time.Since(start), 600*time.Millisecond, "closed by the header timeout counted from the accept (%s)", addr)
+	}
+}
+
+func TestServerNegativeReadHeaderTimeout(t *testing.T) {
+	// A negative ReadHeaderTimeout means none, not ReadTimeout's.
+	st := newSrvTest(t, func(hs *http.Server) {
+		hs.ReadHeaderTimeout = -1
+		hs.ReadTimeout = 200 * time.Millisecond
+	})
+	for _, addr := range []string{st.stdAddr, st.fastAddr} {
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		_, err = io.WriteString(conn, "GET /style.css HTTP/1.1\r\nHo")
+		require.NoError(t, err)
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(600*time.Millisecond)))
+		_, err = conn.Read(make([]byte, 1))
+		var ne net.Error
+		assert.True(t, errors.As(err, &ne) && ne.Timeout(), "still open after ReadTimeout (%s): %v", addr, err)
+	}
+}
