@@ -168,14 +168,19 @@ func (s *Server) ListenAndServe() error {
 // both the fast path and the wrapped server.
 func (s *Server) SetKeepAlivesEnabled(v bool) {
 	s.noKeepAlives.Store(!v)
+	if !v {
+		// As net/http does for its own: close the idle connections now.
+		s.closeIdleFast()
+	}
 	s.srv.SetKeepAlivesEnabled(v)
 }
 
 // Shutdown stops the Server gracefully, as [net/http.Server.Shutdown]
 // does: it closes the listeners, then closes each connection once it is
 // idle (a request being answered is answered first, with "Connection:
-// close"), and waits until all are closed or ctx is done, whose error it
-// then returns. Serve returns [net/http.ErrServerClosed] at once.
+// close"; a new connection gets 5 seconds to send its first request, as
+// in net/http), and waits until all are closed or ctx is done, whose
+// error it then returns. Serve returns [net/http.ErrServerClosed] at once.
 //
 // The fast path's connections are drained first: a request one of them
 // hands to the wrapped server meanwhile is still served. Then the wrapped

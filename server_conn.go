@@ -20,13 +20,20 @@ const fastWritevMin = 8 << 10
 const (
 	fastWorking int32 = iota // between reads: answering or handing over
 	fastReading              // blocked reading (idle or mid-header)
+	fastNew                  // blocked reading the first request
 	fastClosed               // closed by Shutdown or Close
 )
+
+// fastNewGrace is how long Shutdown and SetKeepAlivesEnabled leave a
+// connection to send its first request before they count it idle, as
+// net/http does (issue 22682).
+const fastNewGrace = 5 * time.Second
 
 // fastConn is one connection served by the fast path.
 type fastConn struct {
 	srv   *Server
 	rwc   net.Conn
+	start time.Time // the accept
 	state atomic.Int32
 
 	buf      []byte    // read buffer, fastBufSize
@@ -45,7 +52,8 @@ type fastConn struct {
 // newFastConn returns the fast connection for rwc, just accepted: the
 // first request's header timeout counts from now, as in net/http.
 func newFastConn(s *Server, rwc net.Conn) *fastConn {
-	return &fastConn{srv: s, rwc: rwc, buf: make([]byte, fastBufSize), reqStart: time.Now()}
+	now := time.Now()
+	return &fastConn{srv: s, rwc: rwc, start: now, buf: make([]byte, fastBufSize), reqStart: now}
 }
 
 // serve answers requests until the connection ends or must be handed over.
@@ -132,12 +140,16 @@ func (c *fastConn) consume(n int) {
 // read reads more of the next request, under the deadline that net/http
 // would set, and reports whether it may go on.
 func (c *fastConn) read() bool {
-	if !c.state.CompareAndSwap(fastWorking, fastReading) {
+	reading := fastReading
+	if c.served == 0 {
+		reading = fastNew
+	}
+	if !c.state.CompareAndSwap(fastWorking, reading) {
 		return false
 	}
 	c.setReadDeadline()
 	m, err := c.rwc.Read(c.buf[c.n:])
-	if !c.state.CompareAndSwap(fastReading, fastWorking) {
+	if !c.state.CompareAndSwap(reading, fastWorking) {
 		return false
 	}
 	if m > 0 && c.n == 0 && c.served > 0 {
@@ -291,9 +303,12 @@ func (c *fastConn) handOver() bool {
 	return true
 }
 
-// closeIfIdle closes the connection if it is waiting for a request.
+// closeIfIdle closes the connection if it is waiting for a request. Like
+// net/http, it leaves a new connection fastNewGrace to send its first
+// request.
 func (c *fastConn) closeIfIdle() {
-	if c.state.CompareAndSwap(fastReading, fastClosed) {
+	if c.state.CompareAndSwap(fastReading, fastClosed) ||
+		time.Since(c.start) > fastNewGrace && c.state.CompareAndSwap(fastNew, fastClosed) {
 		c.rwc.Close()
 	}
 }

@@ -531,3 +531,56 @@ func TestServerNegativeReadHeaderTimeout(t *testing.T) {
 		assert.True(t, errors.As(err, &ne) && ne.Timeout(), "still open after ReadTimeout (%s): %v", addr, err)
 	}
 }
+
+func TestServerSetKeepAlivesEnabledLetsNewConnectionSendItsRequest(t *testing.T) {
+	// net/http closes the idle connections when keep-alives are turned
+	// off, but leaves a new one 5 seconds to send its first request, and
+	// answers it.
+	st := newSrvTest(t, nil)
+	for _, srv := range []struct {
+		addr string
+		set  func(bool)
+	}{{st.stdAddr, st.std.SetKeepAlivesEnabled}, {st.fastAddr, st.fast.SetKeepAlivesEnabled}} {
+		conn, err := net.Dial("tcp", srv.addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
+		_, err = io.WriteString(conn, "GET /style.css HTTP/1.1\r\nHo")
+		require.NoError(t, err)
+		time.Sleep(50 * time.Millisecond)
+		srv.set(false)
+		_, err = io.WriteString(conn, "st: front\r\n\r\n")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err, "the request begun before is answered (%s)", srv.addr)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Equal(t, srvTestFiles["style.css"], string(body))
+		assert.True(t, resp.Close, "with Connection: close")
+	}
+}
+
+func TestServerSetKeepAlivesEnabledClosesIdleConnections(t *testing.T) {
+	st := newSrvTest(t, nil)
+	for _, srv := range []struct {
+		addr string
+		set  func(bool)
+	}{{st.stdAddr, st.std.SetKeepAlivesEnabled}, {st.fastAddr, st.fast.SetKeepAlivesEnabled}} {
+		conn, err := net.Dial("tcp", srv.addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
+		_, err = io.WriteString(conn, "GET /style.css HTTP/1.1\r\nHost: front\r\n\r\n")
+		require.NoError(t, err)
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		_, err = io.Copy(io.Discard, resp.Body)
+		require.NoError(t, err)
+		time.Sleep(50 * time.Millisecond) // the connection is idle
+		srv.set(false)
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(time.Second)))
+		_, err = br.ReadByte()
+		assert.ErrorIs(t, err, io.EOF, "the idle connection is closed (%s)", srv.addr)
+	}
+}
