@@ -164,14 +164,10 @@ func (c *fastConn) read() bool {
 // setReadDeadline sets the deadline for the read about to happen: the
 // idle timeout while waiting for a request (after the first), the header
 // timeout from the request's first byte, or from the accept for the first
-// request, as net/http does. As there, a zero ReadHeaderTimeout means
-// ReadTimeout and a negative one means none.
+// request, as net/http does.
 func (c *fastConn) setReadDeadline() {
 	hs := c.srv.srv
-	headerTimeout := hs.ReadHeaderTimeout
-	if headerTimeout == 0 {
-		headerTimeout = hs.ReadTimeout
-	}
+	headerTimeout := c.srv.headerTimeout()
 	idle := hs.IdleTimeout
 	if idle == 0 {
 		idle = hs.ReadTimeout
@@ -195,6 +191,16 @@ func (c *fastConn) setReadDeadline() {
 		c.rdl = want
 		c.rwc.SetReadDeadline(want)
 	}
+}
+
+// headerTimeout returns the time net/http allows for reading a request's
+// header: ReadHeaderTimeout, or ReadTimeout if that is zero; zero or
+// negative for no limit.
+func (s *Server) headerTimeout() time.Duration {
+	if d := s.srv.ReadHeaderTimeout; d != 0 {
+		return d
+	}
+	return s.srv.ReadTimeout
 }
 
 // setWriteDeadline sets the write deadline net/http would: WriteTimeout
@@ -297,7 +303,13 @@ func (c *fastConn) handOver() bool {
 	}
 	var rc net.Conn = c.rwc
 	if c.n > 0 {
-		rc = &replayConn{Conn: c.rwc, pending: bytes.Clone(c.buf[:c.n])}
+		// net/http would give the request begun a new header timeout;
+		// it gets what is left of its own.
+		var hdl time.Time
+		if d := c.srv.headerTimeout(); d > 0 {
+			hdl = c.reqStart.Add(d)
+		}
+		rc = &replayConn{Conn: c.rwc, pending: bytes.Clone(c.buf[:c.n]), headerDeadline: hdl}
 	}
 	c.srv.handoff.give(rc)
 	return true

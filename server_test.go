@@ -584,3 +584,27 @@ func TestServerSetKeepAlivesEnabledClosesIdleConnections(t *testing.T) {
 		assert.ErrorIs(t, err, io.EOF, "the idle connection is closed (%s)", srv.addr)
 	}
 }
+
+func TestServerHandoverKeepsHeaderDeadline(t *testing.T) {
+	// A request handed over before its header is complete (here at a bare
+	// LF) must not get a new ReadHeaderTimeout from net/http: the client
+	// has the time net/http would give it, counted from its first byte.
+	st := newSrvTest(t, func(hs *http.Server) {
+		hs.ReadHeaderTimeout = 400 * time.Millisecond
+	})
+	for _, addr := range []string{st.stdAddr, st.fastAddr} {
+		start := time.Now()
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		_, err = io.WriteString(conn, "GET /style.css HTTP/1.1\r\nHost: front\r\n")
+		require.NoError(t, err)
+		time.Sleep(300 * time.Millisecond)
+		_, err = io.WriteString(conn, "X-Bare: lf\n")
+		require.NoError(t, err)
+		require.NoError(t, conn.SetReadDeadline(start.Add(5*time.Second)))
+		_, err = io.Copy(io.Discard, conn)
+		require.NoError(t, err, "the server closes the connection")
+		assert.Less(t, time.Since(start), 600*time.Millisecond, "closed by the first header timeout (%s)", addr)
+	}
+}
