@@ -2,6 +2,7 @@ package frontdoor
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"sync/atomic"
 	"time"
@@ -72,7 +73,12 @@ func (c *fastConn) serve() {
 				handedOver = c.handOver()
 				return
 			}
-			if !c.read() {
+			if err := c.read(); err != nil {
+				if err == io.EOF && c.n > 0 {
+					// The client stopped sending in the middle of a
+					// request, which net/http answers with a 400.
+					handedOver = c.handOver()
+				}
 				return
 			}
 			continue
@@ -138,19 +144,20 @@ func (c *fastConn) consume(n int) {
 }
 
 // read reads more of the next request, under the deadline that net/http
-// would set, and reports whether it may go on.
-func (c *fastConn) read() bool {
+// would set. It returns the read's error, or net.ErrClosed if Shutdown or
+// Close closed the connection.
+func (c *fastConn) read() error {
 	reading := fastReading
 	if c.served == 0 {
 		reading = fastNew
 	}
 	if !c.state.CompareAndSwap(fastWorking, reading) {
-		return false
+		return net.ErrClosed
 	}
 	c.setReadDeadline()
 	m, err := c.rwc.Read(c.buf[c.n:])
 	if !c.state.CompareAndSwap(reading, fastWorking) {
-		return false
+		return net.ErrClosed
 	}
 	if m > 0 && c.n == 0 && c.served > 0 {
 		// A later request's header timeout starts with its first bytes;
@@ -158,7 +165,7 @@ func (c *fastConn) read() bool {
 		c.reqStart = time.Now()
 	}
 	c.n += m
-	return err == nil
+	return err
 }
 
 // setReadDeadline sets the deadline for the read about to happen: the

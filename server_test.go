@@ -608,3 +608,31 @@ func TestServerHandoverKeepsHeaderDeadline(t *testing.T) {
 		assert.Less(t, time.Since(start), 600*time.Millisecond, "closed by the first header timeout (%s)", addr)
 	}
 }
+
+func TestServerRequestCutShort(t *testing.T) {
+	// A client that half-closes the connection in the middle of a request
+	// gets net/http's 400, not a silent close.
+	st := newSrvTest(t, nil)
+	exchange := func(addr, raw string) string {
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
+		_, err = io.WriteString(conn, raw)
+		require.NoError(t, err)
+		require.NoError(t, conn.(*net.TCPConn).CloseWrite())
+		got, err := io.ReadAll(conn)
+		require.NoError(t, err)
+		return srvTestDate.ReplaceAllString(string(got), "")
+	}
+	for _, raw := range []string{
+		"GET /style.css HTTP/1.1\r\nHost: front\r\n",
+		"GET /style.css HTTP/1.1\r\nHo",
+		"GET /sty",
+		"GET /style.css HTTP/1.1\r\nHost: front\r\n\r\nGET /data.json HTTP/1.1\r\n",
+	} {
+		want := exchange(st.stdAddr, raw)
+		require.Contains(t, want, "400 Bad Request", "net/http's answer to %q", raw)
+		assert.Equal(t, want, exchange(st.fastAddr, raw), "on %q", raw)
+	}
+}
