@@ -69,12 +69,12 @@ func (c *fastConn) serve() {
 	for {
 		end := c.headerEnd()
 		if end < 0 {
-			if end == fastBareLF || c.n == len(c.buf) {
+			if end == fastBareLF && c.begun() || c.n == len(c.buf) {
 				handedOver = c.handOver()
 				return
 			}
 			if err := c.read(); err != nil {
-				if err == io.EOF && c.n > 0 {
+				if err == io.EOF && c.n > 0 && c.begun() {
 					// The client stopped sending in the middle of a
 					// request, which net/http answers with a 400.
 					handedOver = c.handOver()
@@ -101,6 +101,14 @@ func (c *fastConn) serve() {
 			}
 		}
 	}
+}
+
+// begun reports whether net/http would have begun reading the request in
+// buf: at once for the first on a connection, but for a later one only
+// once it has 4 bytes of it (if the client stops sending before, it closes
+// the connection without an answer).
+func (c *fastConn) begun() bool {
+	return c.served == 0 || c.n >= 4
 }
 
 // fastBareLF is what headerEnd returns when a line ends in a bare LF:
