@@ -180,22 +180,28 @@ func (s *Server) SetKeepAlivesEnabled(v bool) {
 // idle (a request being answered is answered first, with "Connection:
 // close"; a new connection gets 5 seconds to send its first request, as
 // in net/http), and waits until all are closed or ctx is done, whose
-// error it then returns. Serve returns [net/http.ErrServerClosed] at once.
+// error it then returns, leaving the connections still busy to finish
+// (Close closes them). Otherwise it returns the error of closing the
+// listeners, if any. Serve returns [net/http.ErrServerClosed] at once.
 //
 // The fast path's connections are drained first: a request one of them
 // hands to the wrapped server meanwhile is still served. Then the wrapped
 // server is shut down with ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
-	s.closeListeners()
-	if err := s.drainFast(ctx); err != nil {
-		// Out of time: do not wait for the wrapped server either.
-		s.closeFast()
-		s.srv.Close()
-		return err
-	}
+	lnerr := s.closeListeners()
+	err := s.drainFast(ctx)
 	s.startServing() // so that Shutdown below finds the handoff listener to close
-	return s.srv.Shutdown(ctx)
+	// Out of time, this only stops the wrapped server accepting and closes
+	// its idle connections, and returns at once: as with net/http, the
+	// requests in flight on either kind of connection are left to finish.
+	if serr := s.srv.Shutdown(ctx); err == nil {
+		err = serr
+	}
+	if err == nil {
+		err = lnerr
+	}
+	return err
 }
 
 // Close closes the listeners and every connection at once, as

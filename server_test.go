@@ -647,3 +647,33 @@ func TestServerRequestCutShort(t *testing.T) {
 		assert.Equal(t, want, exchange(st.fastAddr, tc.raw), "on %q", tc.raw)
 	}
 }
+
+func TestServerShutdownOutOfTimeLeavesRequestsRunning(t *testing.T) {
+	// When ctx is done before the connections are, net/http's Shutdown
+	// returns its error and leaves the requests in flight to finish (Close
+	// is there to cut them).
+	st := newSrvTest(t, nil)
+	for _, srv := range []struct {
+		addr     string
+		shutdown func(context.Context) error
+	}{{st.stdAddr, st.std.Shutdown}, {st.fastAddr, st.fast.Shutdown}} {
+		conn, err := net.Dial("tcp", srv.addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
+		_, err = io.WriteString(conn, "GET /api/slow HTTP/1.1\r\nHost: front\r\n\r\n")
+		require.NoError(t, err)
+		quiet, err := net.Dial("tcp", srv.addr) // keeps Shutdown waiting
+		require.NoError(t, err)
+		defer quiet.Close()
+		time.Sleep(50 * time.Millisecond) // the request reaches the backend
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		assert.ErrorIs(t, srv.shutdown(ctx), context.DeadlineExceeded)
+		cancel()
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err, "the request in flight is answered (%s)", srv.addr)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Equal(t, "api says hi", string(body))
+	}
+}
