@@ -41,6 +41,7 @@ type fastConn struct {
 	n        int       // bytes in buf
 	scanned  int       // bytes of buf known to hold no "\r\n\r\n" end
 	reqStart time.Time // when the header timeout of the next request started
+	idleSet  bool      // the idle deadline since the last answer is set
 	served   int       // requests answered
 
 	out     []byte      // responses not yet written
@@ -145,7 +146,8 @@ func (c *fastConn) headerEnd() int {
 func (c *fastConn) consume(n int) {
 	c.n = copy(c.buf, c.buf[n:c.n])
 	c.scanned = 0
-	if c.n > 0 {
+	c.idleSet = false
+	if c.begun() {
 		c.reqStart = time.Now()
 	}
 	c.served++
@@ -167,19 +169,20 @@ func (c *fastConn) read() error {
 	if !c.state.CompareAndSwap(reading, fastWorking) {
 		return net.ErrClosed
 	}
-	if m > 0 && c.n == 0 && c.served > 0 {
-		// A later request's header timeout starts with its first bytes;
-		// the first request's started with the accept.
+	if c.served > 0 && c.n < 4 && c.n+m >= 4 {
+		// A later request's header timeout starts with its fourth byte,
+		// when net/http begins reading it; the first request's started
+		// with the accept.
 		c.reqStart = time.Now()
 	}
 	c.n += m
 	return err
 }
 
-// setReadDeadline sets the deadline for the read about to happen: the
-// idle timeout while waiting for a request (after the first), the header
-// timeout from the request's first byte, or from the accept for the first
-// request, as net/http does.
+// setReadDeadline sets the deadline for the read about to happen, as
+// net/http does: the idle timeout from the last answer while waiting for
+// the first 4 bytes of a later request, then the header timeout from the
+// fourth byte; for the first request, the header timeout from the accept.
 func (c *fastConn) setReadDeadline() {
 	hs := c.srv.srv
 	headerTimeout := c.srv.headerTimeout()
@@ -191,16 +194,21 @@ func (c *fastConn) setReadDeadline() {
 	var want time.Time
 	var d time.Duration
 	switch {
-	case c.n > 0 || c.served == 0:
+	case c.begun():
 		d = headerTimeout
 		if d > 0 {
 			want = c.reqStart.Add(d)
 		}
+	case c.idleSet:
+		// net/http waits for the first 4 bytes of a request under the
+		// idle deadline it set after the last answer.
+		return
 	default:
 		d = idle
 		if d > 0 {
 			want = now.Add(d)
 		}
+		c.idleSet = true
 	}
 	if moveDeadline(c.rdl, want, d) {
 		c.rdl = want

@@ -677,3 +677,31 @@ func TestServerShutdownOutOfTimeLeavesRequestsRunning(t *testing.T) {
 		assert.Equal(t, "api says hi", string(body))
 	}
 }
+
+func TestServerHeaderTimeoutStartsAtFourBytes(t *testing.T) {
+	// Between requests, net/http waits for 4 bytes under the idle timeout,
+	// and only then starts the header timeout: a later request that comes
+	// in one byte at a time gets its first 3 bytes under the idle one.
+	st := newSrvTest(t, func(hs *http.Server) {
+		hs.ReadHeaderTimeout = 200 * time.Millisecond
+		hs.IdleTimeout = 2 * time.Second
+	})
+	for _, addr := range []string{st.stdAddr, st.fastAddr} {
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
+		br := bufio.NewReader(conn)
+		for i, part := range []string{"GET /style.css HTTP/1.1\r\nHost: front\r\n\r\nGE", "T /data.json HTTP/1.1\r\nHost: front\r\n\r\n"} {
+			if i > 0 {
+				time.Sleep(400 * time.Millisecond)
+			}
+			_, err = io.WriteString(conn, part)
+			require.NoError(t, err)
+			resp, err := http.ReadResponse(br, nil)
+			require.NoError(t, err, "response %d (%s)", i, addr)
+			_, err = io.Copy(io.Discard, resp.Body)
+			require.NoError(t, err)
+		}
+	}
+}
