@@ -705,3 +705,78 @@ func TestServerHeaderTimeoutStartsAtFourBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestServerLeavesNoGoroutine(t *testing.T) {
+	// Connections in every state, on two listeners, then Close or a
+	// Shutdown (in time or not): once the clients are gone, so is every
+	// goroutine the Server started.
+	for _, mode := range []string{"close", "shutdown", "shutdown out of time"} {
+		t.Run(mode, func(t *testing.T) {
+			static, err := NewStaticFS(srvTestMapFS())
+			require.NoError(t, err)
+			baseline := runtime.NumGoroutine()
+			s, err := NewServer(&http.Server{Handler: static, ReadHeaderTimeout: 10 * time.Second})
+			require.NoError(t, err)
+			done := make(chan error, 2)
+			var addrs []string
+			for range 2 {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				require.NoError(t, err)
+				addrs = append(addrs, ln.Addr().String())
+				go func() { done <- s.Serve(ln) }()
+			}
+			var conns []net.Conn
+			for _, addr := range addrs {
+				for _, raw := range []string{
+					"",                                       // new
+					"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", // idle
+					"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /a.t",                    // mid-header
+					"GET /a.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-0\r\n\r\n",        // handed over, idle
+					"GET /a.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-0\r\n\r\nGET /a.", // handed over, mid-header
+				} {
+					conn, err := net.Dial("tcp", addr)
+					require.NoError(t, err)
+					defer conn.Close()
+					conns = append(conns, conn)
+					_, err = io.WriteString(conn, raw)
+					require.NoError(t, err)
+					if raw != "" {
+						require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+						resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+						require.NoError(t, err)
+						resp.Body.Close()
+					}
+				}
+			}
+			switch mode {
+			case "close":
+				assert.NoError(t, s.Close())
+			case "shutdown":
+				go func() {
+					time.Sleep(100 * time.Millisecond)
+					for _, conn := range conns {
+						conn.Close() // the new connections would keep it 5 s
+					}
+				}()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				assert.NoError(t, s.Shutdown(ctx))
+			default:
+				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				defer cancel()
+				assert.ErrorIs(t, s.Shutdown(ctx), context.DeadlineExceeded)
+			}
+			for range 2 {
+				assert.ErrorIs(t, <-done, http.ErrServerClosed)
+			}
+			for _, conn := range conns {
+				conn.Close()
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for runtime.NumGoroutine() > baseline && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			assert.LessOrEqual(t, runtime.NumGoroutine(), baseline)
+		})
+	}
+}
