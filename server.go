@@ -3,6 +3,7 @@ package frontdoor
 import (
 	"context"
 	"errors"
+	"log"
 	"net"
 	"net/http"
 	"sync"
@@ -143,7 +144,9 @@ func isTemporary(err error) bool {
 func (s *Server) logf(format string, args ...any) {
 	if l := s.srv.ErrorLog; l != nil {
 		l.Printf(format, args...)
+		return
 	}
+	log.Printf(format, args...)
 }
 
 // ListenAndServe listens on the TCP address srv.Addr (":http" if empty)

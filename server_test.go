@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -780,3 +782,50 @@ func TestServerLeavesNoGoroutine(t *testing.T) {
 		})
 	}
 }
+
+// srvTestFlakyListener fails its first Accept with a temporary error,
+// then accepts from the listener it wraps.
+type srvTestFlakyListener struct {
+	net.Listener
+	failed atomic.Bool
+}
+
+func (l *srvTestFlakyListener) Accept() (net.Conn, error) {
+	if !l.failed.Swap(true) {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	}
+	return l.Listener.Accept()
+}
+
+func TestServerLogsAcceptErrors(t *testing.T) {
+	// Without an ErrorLog, net/http logs a temporary accept error through
+	// the log package; so does the Server.
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	log.SetOutput(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}))
+	t.Cleanup(func() { log.SetOutput(os.Stderr) })
+	static, err := NewStaticFS(srvTestMapFS())
+	require.NoError(t, err)
+	s, err := NewServer(&http.Server{Handler: static})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(&srvTestFlakyListener{Listener: ln}) }()
+	got := srvTestExchange(t, ln.Addr().String(), "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	assert.Contains(t, got, "200 OK", "the Server goes on accepting")
+	require.NoError(t, s.Close())
+	assert.ErrorIs(t, <-done, http.ErrServerClosed)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Contains(t, buf.String(), "accept error")
+}
+
+// writerFunc is an io.Writer made of a function.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
