@@ -17,6 +17,12 @@ const fastBufSize = 4 << 10
 // writev, head and body apart, rather than copied behind the head.
 const fastWritevMin = 8 << 10
 
+// fastOutMax is how many bytes of answers the fast path copies before it
+// writes them, even with more pipelined requests to answer: a client that
+// pipelines requests and reads nothing holds no more of the server's
+// memory than that.
+const fastOutMax = 32 << 10
+
 // States of a fast connection, for Shutdown and Close.
 const (
 	fastWorking int32 = iota // between reads: answering or handing over
@@ -94,9 +100,9 @@ func (c *fastConn) serve() {
 			c.flush()
 			return
 		}
-		if c.n == 0 || c.headerEnd() < 0 {
-			// Nothing else complete to answer: send what we have before
-			// waiting for more.
+		if c.n == 0 || c.headerEnd() < 0 || len(c.out) >= fastOutMax {
+			// Nothing else complete to answer, or enough to send: send
+			// what we have before going on.
 			if !c.flush() {
 				return
 			}

@@ -829,3 +829,49 @@ func TestServerLogsAcceptErrors(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// srvTestScriptConn is a net.Conn that reads its input, then EOF, and
+// records what is written to it, and the size of each write.
+type srvTestScriptConn struct {
+	net.Conn // nil: only what the fast path calls is implemented
+	in       []byte
+	out      bytes.Buffer
+	writes   []int
+}
+
+func (c *srvTestScriptConn) Read(p []byte) (int, error) {
+	if len(c.in) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.in)
+	c.in = c.in[n:]
+	return n, nil
+}
+
+func (c *srvTestScriptConn) Write(p []byte) (int, error) {
+	c.writes = append(c.writes, len(p))
+	return c.out.Write(p)
+}
+
+func (c *srvTestScriptConn) Close() error                     { return nil }
+func (c *srvTestScriptConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *srvTestScriptConn) SetWriteDeadline(time.Time) error { return nil }
+
+func TestServerBoundsBufferedResponses(t *testing.T) {
+	// A client pipelining a buffer full of requests for a file just below
+	// the writev size, and reading nothing, must not make the fast path
+	// copy all the answers into one buffer (about 1 MiB, per connection,
+	// kept while the write blocks): net/http holds 4 KiB.
+	body := strings.Repeat("x", fastWritevMin-1)
+	static, err := NewStaticFS(fstest.MapFS{"f.bin": {Data: []byte(body), ModTime: time.Unix(1e9, 0)}})
+	require.NoError(t, err)
+	s, err := NewServer(&http.Server{Handler: static})
+	require.NoError(t, err)
+	req := "GET /f.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+	conn := &srvTestScriptConn{in: []byte(strings.Repeat(req, fastBufSize/len(req)))}
+	newFastConn(s, conn).serve()
+	for _, n := range conn.writes {
+		assert.LessOrEqual(t, n, 64<<10, "a write of %d bytes", n)
+	}
+	assert.Equal(t, fastBufSize/len(req), strings.Count(conn.out.String(), "HTTP/1.1 200 OK\r\n"), "every request is answered")
+}
