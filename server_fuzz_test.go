@@ -67,22 +67,31 @@ func FuzzServerAnyInput(f *testing.F) {
 		f.Add(seed)
 	}
 	st := newSrvTest(f, nil)
-	exchange := func(t *testing.T, addr, raw string) string {
+	// exchange reports false when the server reset the connection (after
+	// a 400, while a long input was still being sent): what reaches the
+	// client then is up to the kernel.
+	exchange := func(t *testing.T, addr, raw string) (string, bool) {
 		conn, err := net.Dial("tcp", addr)
 		require.NoError(t, err)
 		defer conn.Close()
 		require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
-		_, err = io.WriteString(conn, raw)
-		require.NoError(t, err)
-		require.NoError(t, conn.(*net.TCPConn).CloseWrite())
-		got, _ := io.ReadAll(conn) // a reset after a 400 is fine
-		return srvTestDate.ReplaceAllString(string(got), "")
+		if _, err := io.WriteString(conn, raw); err != nil {
+			return "", false
+		}
+		if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+			return "", false
+		}
+		got, err := io.ReadAll(conn)
+		return srvTestDate.ReplaceAllString(string(got), ""), err == nil
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		if strings.Contains(strings.ToLower(raw), "api") {
 			return
 		}
-		want := exchange(t, st.stdAddr, raw)
-		assert.Equal(t, want, exchange(t, st.fastAddr, raw), "on %q", raw)
+		want, ok := exchange(t, st.stdAddr, raw)
+		got, ok2 := exchange(t, st.fastAddr, raw)
+		if ok && ok2 {
+			assert.Equal(t, want, got, "on %q", raw)
+		}
 	})
 }
