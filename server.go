@@ -2,6 +2,7 @@ package frontdoor
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log"
 	"net"
@@ -36,8 +37,8 @@ import (
 // sixteenth of each (deadlines are moved only when they would move by more,
 // to save system calls). A ConnState hook, or Protocols without HTTP/1,
 // turns the fast path off, since it would not report its connections.
-// Serve speaks plain HTTP; for TLS, use the wrapped server's ServeTLS
-// directly.
+// The fast path speaks plain HTTP: connections of a TLS listener all go to
+// the wrapped server; for TLS, use its ServeTLS directly.
 //
 // Use the Server's own Shutdown, Close and SetKeepAlivesEnabled rather than
 // the wrapped server's: they cover both kinds of connection. Do not modify
@@ -120,7 +121,9 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		if s.fast == nil {
+		if _, secure := rw.(connectionStater); s.fast == nil || secure {
+			// A TLS connection goes to net/http as it is, which takes its
+			// state (Request.TLS, the negotiated protocol) from it.
 			s.handoff.give(rw)
 			continue
 		}
@@ -131,6 +134,12 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		go c.serve()
 	}
+}
+
+// connectionStater is what net/http takes a connection's TLS state from:
+// *tls.Conn, or any connection with such a method.
+type connectionStater interface {
+	ConnectionState() tls.ConnectionState
 }
 
 // isTemporary reports whether err says it is temporary, as the accept

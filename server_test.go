@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log"
@@ -874,4 +875,44 @@ func TestServerBoundsBufferedResponses(t *testing.T) {
 		assert.LessOrEqual(t, n, 64<<10, "a write of %d bytes", n)
 	}
 	assert.Equal(t, fastBufSize/len(req), strings.Count(conn.out.String(), "HTTP/1.1 200 OK\r\n"), "every request is answered")
+}
+
+func TestServerOnTLSListener(t *testing.T) {
+	// Given a TLS listener, as net/http.Server.Serve may be, the Server
+	// must hand net/http the *tls.Conn itself, or handlers lose r.TLS.
+	static, err := NewStaticFS(srvTestMapFS())
+	require.NoError(t, err)
+	mux := NewMux()
+	mux.Handle("/", static)
+	mux.Handle("/tls", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil {
+			io.WriteString(w, "plain")
+			return
+		}
+		io.WriteString(w, "tls")
+	}))
+	certs := httptest.NewUnstartedServer(nil)
+	certs.StartTLS()
+	defer certs.Close()
+	s, err := NewServer(&http.Server{Handler: mux})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(tls.NewListener(ln, certs.TLS.Clone())) }()
+	client := certs.Client()
+	for _, target := range []string{"/a.txt", "/tls"} {
+		resp, err := client.Get("https://" + ln.Addr().String() + target)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		if target == "/tls" {
+			assert.Equal(t, "tls", string(body), "the handler sees the TLS connection")
+		} else {
+			assert.Equal(t, "a", string(body))
+		}
+	}
+	require.NoError(t, s.Close())
+	assert.ErrorIs(t, <-done, http.ErrServerClosed)
 }
