@@ -591,7 +591,7 @@ func TestServerSetKeepAlivesEnabledClosesIdleConnections(t *testing.T) {
 func TestServerHandoverKeepsHeaderDeadline(t *testing.T) {
 	// A request handed over before its header is complete (here at a bare
 	// LF) must not get a new ReadHeaderTimeout from net/http: the client
-	// has the time net/http would give it, counted from its first byte.
+	// has the time net/http alone would give it, here from the accept.
 	st := newSrvTest(t, func(hs *http.Server) {
 		hs.ReadHeaderTimeout = 400 * time.Millisecond
 	})
