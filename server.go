@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log"
 	"net"
 	"net/http"
 	"sync"
@@ -36,7 +37,7 @@ import (
 // sixteenth of each (deadlines are moved only when they would move by more,
 // to save system calls). A ConnState hook, or Protocols without HTTP/1,
 // turns the fast path off, since it would not report its connections.
-// So does a listener that yields *tls.Conn (from [crypto/tls.NewListener]):
+// So does a TLS listener (from [crypto/tls.NewListener]):
 // those connections go to net/http as they are, which handles TLS and
 // HTTP/2 as its own ServeTLS would. The fast path is for plain HTTP, on
 // its own or behind a TLS-terminating load balancer.
@@ -122,9 +123,9 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		if _, isTLS := rw.(*tls.Conn); s.fast == nil || isTLS {
-			// net/http does the TLS handshake (and ALPN, for HTTP/2) on
-			// connections that are a *tls.Conn; the fast path keeps out.
+		if _, secure := rw.(connectionStater); s.fast == nil || secure {
+			// A TLS connection goes to net/http as it is, which takes its
+			// state (Request.TLS, the negotiated protocol) from it.
 			s.handoff.give(rw)
 			continue
 		}
@@ -135,6 +136,12 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		go c.serve()
 	}
+}
+
+// connectionStater is what net/http takes a connection's TLS state from:
+// *tls.Conn, or any connection with such a method.
+type connectionStater interface {
+	ConnectionState() tls.ConnectionState
 }
 
 // isTemporary reports whether err says it is temporary, as the accept
@@ -148,7 +155,9 @@ func isTemporary(err error) bool {
 func (s *Server) logf(format string, args ...any) {
 	if l := s.srv.ErrorLog; l != nil {
 		l.Printf(format, args...)
+		return
 	}
+	log.Printf(format, args...)
 }
 
 // ListenAndServe listens on the TCP address srv.Addr (":http" if empty)
@@ -173,29 +182,40 @@ func (s *Server) ListenAndServe() error {
 // both the fast path and the wrapped server.
 func (s *Server) SetKeepAlivesEnabled(v bool) {
 	s.noKeepAlives.Store(!v)
+	if !v {
+		// As net/http does for its own: close the idle connections now.
+		s.closeIdleFast()
+	}
 	s.srv.SetKeepAlivesEnabled(v)
 }
 
 // Shutdown stops the Server gracefully, as [net/http.Server.Shutdown]
 // does: it closes the listeners, then closes each connection once it is
 // idle (a request being answered is answered first, with "Connection:
-// close"), and waits until all are closed or ctx is done, whose error it
-// then returns. Serve returns [net/http.ErrServerClosed] at once.
+// close"; a new connection gets 5 seconds to send its first request, as
+// in net/http), and waits until all are closed or ctx is done, whose
+// error it then returns, leaving the connections still busy to finish
+// (Close closes them). Otherwise it returns the error of closing the
+// listeners, if any. Serve returns [net/http.ErrServerClosed] at once.
 //
 // The fast path's connections are drained first: a request one of them
 // hands to the wrapped server meanwhile is still served. Then the wrapped
 // server is shut down with ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
-	s.closeListeners()
-	if err := s.drainFast(ctx); err != nil {
-		// Out of time: do not wait for the wrapped server either.
-		s.closeFast()
-		s.srv.Close()
-		return err
-	}
+	lnerr := s.closeListeners()
+	err := s.drainFast(ctx)
 	s.startServing() // so that Shutdown below finds the handoff listener to close
-	return s.srv.Shutdown(ctx)
+	// Out of time, this only stops the wrapped server accepting and closes
+	// its idle connections, and returns at once: as with net/http, the
+	// requests in flight on either kind of connection are left to finish.
+	if serr := s.srv.Shutdown(ctx); err == nil {
+		err = serr
+	}
+	if err == nil {
+		err = lnerr
+	}
+	return err
 }
 
 // Close closes the listeners and every connection at once, as

@@ -2,6 +2,7 @@ package frontdoor
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"sync/atomic"
 	"time"
@@ -16,24 +17,38 @@ const fastBufSize = 4 << 10
 // writev, head and body apart, rather than copied behind the head.
 const fastWritevMin = 8 << 10
 
+// fastOutMax is how many bytes of answers the fast path copies before it
+// writes them, even with more pipelined requests to answer: a client that
+// pipelines requests and reads nothing holds no more of the server's
+// memory than that.
+const fastOutMax = 32 << 10
+
 // States of a fast connection, for Shutdown and Close.
 const (
 	fastWorking int32 = iota // between reads: answering or handing over
 	fastReading              // blocked reading (idle or mid-header)
+	fastNew                  // blocked reading the first request
 	fastClosed               // closed by Shutdown or Close
 )
+
+// fastNewGrace is how long Shutdown and SetKeepAlivesEnabled leave a
+// connection to send its first request before they count it idle, as
+// net/http does (issue 22682).
+const fastNewGrace = 5 * time.Second
 
 // fastConn is one connection served by the fast path.
 type fastConn struct {
 	srv   *Server
 	rwc   net.Conn
+	start time.Time // the accept
 	state atomic.Int32
 
-	buf      []byte // read buffer, fastBufSize
-	n        int    // bytes in buf
-	scanned  int    // bytes of buf known to hold no "\r\n\r\n" end
-	reqStart time.Time
-	served   int // requests answered
+	buf      []byte    // read buffer, fastBufSize
+	n        int       // bytes in buf
+	scanned  int       // bytes of buf known to hold no "\r\n\r\n" end
+	reqStart time.Time // when the header timeout of the next request started
+	idleSet  bool      // the idle deadline since the last answer is set
+	served   int       // requests answered
 
 	out     []byte      // responses not yet written
 	large   []fastLarge // large bodies to send after parts of out
@@ -43,8 +58,11 @@ type fastConn struct {
 	request fastRequest
 }
 
+// newFastConn returns the fast connection for rwc, just accepted: the
+// first request's header timeout counts from now, as in net/http.
 func newFastConn(s *Server, rwc net.Conn) *fastConn {
-	return &fastConn{srv: s, rwc: rwc, buf: make([]byte, fastBufSize)}
+	now := time.Now()
+	return &fastConn{srv: s, rwc: rwc, start: now, buf: make([]byte, fastBufSize), reqStart: now}
 }
 
 // serve answers requests until the connection ends or must be handed over.
@@ -59,11 +77,16 @@ func (c *fastConn) serve() {
 	for {
 		end := c.headerEnd()
 		if end < 0 {
-			if end == fastBareLF || c.n == len(c.buf) {
+			if end == fastBareLF && c.begun() || c.n == len(c.buf) {
 				handedOver = c.handOver()
 				return
 			}
-			if !c.read() {
+			if err := c.read(); err != nil {
+				if err == io.EOF && c.n > 0 && c.begun() {
+					// The client stopped sending in the middle of a
+					// request, which net/http answers with a 400.
+					handedOver = c.handOver()
+				}
 				return
 			}
 			continue
@@ -78,14 +101,22 @@ func (c *fastConn) serve() {
 			c.flush()
 			return
 		}
-		if c.n == 0 || c.headerEnd() < 0 {
-			// Nothing else complete to answer: send what we have before
-			// waiting for more.
+		if c.n == 0 || c.headerEnd() < 0 || len(c.out) >= fastOutMax {
+			// Nothing else complete to answer, or enough to send: send
+			// what we have before going on.
 			if !c.flush() {
 				return
 			}
 		}
 	}
+}
+
+// begun reports whether net/http would have begun reading the request in
+// buf: at once for the first on a connection, but for a later one only
+// once it has 4 bytes of it (if the client stops sending before, it closes
+// the connection without an answer).
+func (c *fastConn) begun() bool {
+	return c.served == 0 || c.n >= 4
 }
 
 // fastBareLF is what headerEnd returns when a line ends in a bare LF:
@@ -122,40 +153,46 @@ func (c *fastConn) headerEnd() int {
 func (c *fastConn) consume(n int) {
 	c.n = copy(c.buf, c.buf[n:c.n])
 	c.scanned = 0
-	if c.n > 0 {
+	c.idleSet = false
+	if c.begun() {
 		c.reqStart = time.Now()
 	}
 	c.served++
 }
 
 // read reads more of the next request, under the deadline that net/http
-// would set, and reports whether it may go on.
-func (c *fastConn) read() bool {
-	if !c.state.CompareAndSwap(fastWorking, fastReading) {
-		return false
+// would set. It returns the read's error, or net.ErrClosed if Shutdown or
+// Close closed the connection.
+func (c *fastConn) read() error {
+	reading := fastReading
+	if c.served == 0 {
+		reading = fastNew
+	}
+	if !c.state.CompareAndSwap(fastWorking, reading) {
+		return net.ErrClosed
 	}
 	c.setReadDeadline()
 	m, err := c.rwc.Read(c.buf[c.n:])
-	if !c.state.CompareAndSwap(fastReading, fastWorking) {
-		return false
+	if !c.state.CompareAndSwap(reading, fastWorking) {
+		return net.ErrClosed
 	}
-	if m > 0 && c.n == 0 {
+	if c.served > 0 && c.n < 4 && c.n+m >= 4 {
+		// A later request's header timeout starts with its fourth byte,
+		// when net/http begins reading it; the first request's started
+		// with the accept.
 		c.reqStart = time.Now()
 	}
 	c.n += m
-	return err == nil
+	return err
 }
 
-// setReadDeadline sets the deadline for the read about to happen: the
-// idle timeout while waiting for a request (after the first), the header
-// timeout from the request's first byte, or from the accept for the first
-// request, as net/http does.
+// setReadDeadline sets the deadline for the read about to happen, as
+// net/http does: the idle timeout from the last answer while waiting for
+// the first 4 bytes of a later request, then the header timeout from the
+// fourth byte; for the first request, the header timeout from the accept.
 func (c *fastConn) setReadDeadline() {
 	hs := c.srv.srv
-	headerTimeout := hs.ReadHeaderTimeout
-	if headerTimeout <= 0 {
-		headerTimeout = hs.ReadTimeout
-	}
+	headerTimeout := c.srv.headerTimeout()
 	idle := hs.IdleTimeout
 	if idle == 0 {
 		idle = hs.ReadTimeout
@@ -164,29 +201,36 @@ func (c *fastConn) setReadDeadline() {
 	var want time.Time
 	var d time.Duration
 	switch {
-	case c.n > 0:
+	case c.begun():
 		d = headerTimeout
 		if d > 0 {
 			want = c.reqStart.Add(d)
 		}
-	case c.served == 0:
-		d = headerTimeout
-		if c.reqStart.IsZero() {
-			c.reqStart = now // the accept, near enough
-		}
-		if d > 0 {
-			want = c.reqStart.Add(d)
-		}
+	case c.idleSet:
+		// net/http waits for the first 4 bytes of a request under the
+		// idle deadline it set after the last answer.
+		return
 	default:
 		d = idle
 		if d > 0 {
 			want = now.Add(d)
 		}
+		c.idleSet = true
 	}
 	if moveDeadline(c.rdl, want, d) {
 		c.rdl = want
 		c.rwc.SetReadDeadline(want)
 	}
+}
+
+// headerTimeout returns the time net/http allows for reading a request's
+// header: ReadHeaderTimeout, or ReadTimeout if that is zero; zero or
+// negative for no limit.
+func (s *Server) headerTimeout() time.Duration {
+	if d := s.srv.ReadHeaderTimeout; d != 0 {
+		return d
+	}
+	return s.srv.ReadTimeout
 }
 
 // setWriteDeadline sets the write deadline net/http would: WriteTimeout
@@ -301,15 +345,24 @@ func (c *fastConn) handOver() bool {
 	}
 	var rc net.Conn = c.rwc
 	if c.n > 0 {
-		rc = &replayConn{Conn: c.rwc, pending: bytes.Clone(c.buf[:c.n])}
+		// net/http would give the request begun a new header timeout;
+		// it gets what is left of its own.
+		var hdl time.Time
+		if d := c.srv.headerTimeout(); d > 0 {
+			hdl = c.reqStart.Add(d)
+		}
+		rc = &replayConn{Conn: c.rwc, pending: bytes.Clone(c.buf[:c.n]), headerDeadline: hdl}
 	}
 	c.srv.handoff.give(rc)
 	return true
 }
 
-// closeIfIdle closes the connection if it is waiting for a request.
+// closeIfIdle closes the connection if it is waiting for a request. Like
+// net/http, it leaves a new connection fastNewGrace to send its first
+// request.
 func (c *fastConn) closeIfIdle() {
-	if c.state.CompareAndSwap(fastReading, fastClosed) {
+	if c.state.CompareAndSwap(fastReading, fastClosed) ||
+		time.Since(c.start) > fastNewGrace && c.state.CompareAndSwap(fastNew, fastClosed) {
 		c.rwc.Close()
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"time"
 )
 
 // How the fast path hands a connection to the wrapped http.Server: through
@@ -60,6 +61,24 @@ func (handoffAddr) String() string  { return "frontdoor-handoff" }
 type replayConn struct {
 	net.Conn
 	pending []byte
+
+	// headerDeadline, when not zero, is when the header of the request
+	// begun before the handover must have arrived. net/http's first
+	// SetReadDeadline on a connection sets a header deadline counted
+	// from then: it is kept no later than this one.
+	headerDeadline time.Time
+}
+
+// SetReadDeadline sets the read deadline, the first one no later than
+// headerDeadline.
+func (c *replayConn) SetReadDeadline(t time.Time) error {
+	if hdl := c.headerDeadline; !hdl.IsZero() {
+		c.headerDeadline = time.Time{}
+		if t.IsZero() || t.After(hdl) {
+			t = hdl
+		}
+	}
+	return c.Conn.SetReadDeadline(t)
 }
 
 func (c *replayConn) Read(p []byte) (int, error) {

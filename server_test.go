@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -491,6 +493,429 @@ func TestServerListenAndServe(t *testing.T) {
 
 func srvTestMapFS() fstest.MapFS {
 	return fstest.MapFS{"a.txt": {Data: []byte("a"), ModTime: time.Unix(1e9, 0)}}
+}
+
+func TestServerHeaderTimeoutCountsFromAccept(t *testing.T) {
+	// net/http gives the first request ReadHeaderTimeout from the accept,
+	// not from its first byte: a client that waits before sending it does
+	// not get more time to finish the header.
+	st := newSrvTest(t, func(hs *http.Server) {
+		hs.ReadHeaderTimeout = 400 * time.Millisecond
+	})
+	for _, addr := range []string{st.stdAddr, st.fastAddr} {
+		start := time.Now()
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		time.Sleep(300 * time.Millisecond)
+		_, err = io.WriteString(conn, "GET /style.css HTTP/1.1\r\nHo")
+		require.NoError(t, err)
+		require.NoError(t, conn.SetReadDeadline(start.Add(5*time.Second)))
+		_, err = io.Copy(io.Discard, conn)
+		require.NoError(t, err, "the server closes the connection")
+		assert.Less(t, time.Since(start), 600*time.Millisecond, "closed by the header timeout counted from the accept (%s)", addr)
+	}
+}
+
+func TestServerNegativeReadHeaderTimeout(t *testing.T) {
+	// A negative ReadHeaderTimeout means none, not ReadTimeout's.
+	st := newSrvTest(t, func(hs *http.Server) {
+		hs.ReadHeaderTimeout = -1
+		hs.ReadTimeout = 200 * time.Millisecond
+	})
+	for _, addr := range []string{st.stdAddr, st.fastAddr} {
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		_, err = io.WriteString(conn, "GET /style.css HTTP/1.1\r\nHo")
+		require.NoError(t, err)
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(600*time.Millisecond)))
+		_, err = conn.Read(make([]byte, 1))
+		var ne net.Error
+		assert.True(t, errors.As(err, &ne) && ne.Timeout(), "still open after ReadTimeout (%s): %v", addr, err)
+	}
+}
+
+func TestServerSetKeepAlivesEnabledLetsNewConnectionSendItsRequest(t *testing.T) {
+	// net/http closes the idle connections when keep-alives are turned
+	// off, but leaves a new one 5 seconds to send its first request, and
+	// answers it.
+	st := newSrvTest(t, nil)
+	for _, srv := range []struct {
+		addr string
+		set  func(bool)
+	}{{st.stdAddr, st.std.SetKeepAlivesEnabled}, {st.fastAddr, st.fast.SetKeepAlivesEnabled}} {
+		conn, err := net.Dial("tcp", srv.addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
+		_, err = io.WriteString(conn, "GET /style.css HTTP/1.1\r\nHo")
+		require.NoError(t, err)
+		time.Sleep(50 * time.Millisecond)
+		srv.set(false)
+		_, err = io.WriteString(conn, "st: front\r\n\r\n")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err, "the request begun before is answered (%s)", srv.addr)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Equal(t, srvTestFiles["style.css"], string(body))
+		assert.True(t, resp.Close, "with Connection: close")
+	}
+}
+
+func TestServerSetKeepAlivesEnabledClosesIdleConnections(t *testing.T) {
+	st := newSrvTest(t, nil)
+	for _, srv := range []struct {
+		addr string
+		set  func(bool)
+	}{{st.stdAddr, st.std.SetKeepAlivesEnabled}, {st.fastAddr, st.fast.SetKeepAlivesEnabled}} {
+		conn, err := net.Dial("tcp", srv.addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
+		_, err = io.WriteString(conn, "GET /style.css HTTP/1.1\r\nHost: front\r\n\r\n")
+		require.NoError(t, err)
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		_, err = io.Copy(io.Discard, resp.Body)
+		require.NoError(t, err)
+		time.Sleep(50 * time.Millisecond) // the connection is idle
+		srv.set(false)
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(time.Second)))
+		_, err = br.ReadByte()
+		assert.ErrorIs(t, err, io.EOF, "the idle connection is closed (%s)", srv.addr)
+	}
+}
+
+func TestServerHandoverKeepsHeaderDeadline(t *testing.T) {
+	// A request handed over before its header is complete (here at a bare
+	// LF) must not get a new ReadHeaderTimeout from net/http: the client
+	// has the time net/http alone would give it, here from the accept.
+	st := newSrvTest(t, func(hs *http.Server) {
+		hs.ReadHeaderTimeout = 400 * time.Millisecond
+	})
+	for _, addr := range []string{st.stdAddr, st.fastAddr} {
+		start := time.Now()
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		_, err = io.WriteString(conn, "GET /style.css HTTP/1.1\r\nHost: front\r\n")
+		require.NoError(t, err)
+		time.Sleep(300 * time.Millisecond)
+		_, err = io.WriteString(conn, "X-Bare: lf\n")
+		require.NoError(t, err)
+		require.NoError(t, conn.SetReadDeadline(start.Add(5*time.Second)))
+		_, err = io.Copy(io.Discard, conn)
+		require.NoError(t, err, "the server closes the connection")
+		assert.Less(t, time.Since(start), 600*time.Millisecond, "closed by the first header timeout (%s)", addr)
+	}
+}
+
+func TestServerRequestCutShort(t *testing.T) {
+	// A client that half-closes the connection in the middle of a request
+	// gets net/http's 400, not a silent close.
+	st := newSrvTest(t, nil)
+	exchange := func(addr, raw string) string {
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
+		_, err = io.WriteString(conn, raw)
+		require.NoError(t, err)
+		require.NoError(t, conn.(*net.TCPConn).CloseWrite())
+		got, err := io.ReadAll(conn)
+		require.NoError(t, err)
+		return srvTestDate.ReplaceAllString(string(got), "")
+	}
+	for _, tc := range []struct {
+		raw  string
+		want string // a part of net/http's answer
+	}{
+		{"GET /style.css HTTP/1.1\r\nHost: front\r\n", "400 Bad Request"},
+		{"GET /style.css HTTP/1.1\r\nHo", "400 Bad Request"},
+		{"GET /sty", "400 Bad Request"},
+		{"G", "400 Bad Request"},
+		{"GET /style.css HTTP/1.1\r\nHost: front\r\n\r\nGET /data.json HTTP/1.1\r\n", "400 Bad Request"},
+		{"GET /style.css HTTP/1.1\r\nHost: front\r\n\r\nGET ", "400 Bad Request"},
+		// Before a later request, net/http waits for 4 bytes; fewer, then
+		// EOF, and it closes without a word.
+		{"GET /style.css HTTP/1.1\r\nHost: front\r\n\r\nGET", "teal}"},
+		{"GET /style.css HTTP/1.1\r\nHost: front\r\n\r\n\n", "teal}"},
+		{"GET /style.css HTTP/1.1\r\nHost: front\r\n\r\n\n\n\n\n", "400 Bad Request"},
+		{"GET /style.css HTTP/1.1\r\nHost: front\r\n\r\nGET /\n", "400 Bad Request"},
+	} {
+		want := exchange(st.stdAddr, tc.raw)
+		require.True(t, strings.HasSuffix(want, tc.want), "net/http's answer to %q ends in %q: %q", tc.raw, tc.want, want)
+		assert.Equal(t, want, exchange(st.fastAddr, tc.raw), "on %q", tc.raw)
+	}
+}
+
+func TestServerShutdownOutOfTimeLeavesRequestsRunning(t *testing.T) {
+	// When ctx is done before the connections are, net/http's Shutdown
+	// returns its error and leaves the requests in flight to finish (Close
+	// is there to cut them).
+	st := newSrvTest(t, nil)
+	for _, srv := range []struct {
+		addr     string
+		shutdown func(context.Context) error
+	}{{st.stdAddr, st.std.Shutdown}, {st.fastAddr, st.fast.Shutdown}} {
+		conn, err := net.Dial("tcp", srv.addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
+		_, err = io.WriteString(conn, "GET /api/slow HTTP/1.1\r\nHost: front\r\n\r\n")
+		require.NoError(t, err)
+		quiet, err := net.Dial("tcp", srv.addr) // keeps Shutdown waiting
+		require.NoError(t, err)
+		defer quiet.Close()
+		time.Sleep(50 * time.Millisecond) // the request reaches the backend
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		assert.ErrorIs(t, srv.shutdown(ctx), context.DeadlineExceeded)
+		cancel()
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err, "the request in flight is answered (%s)", srv.addr)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Equal(t, "api says hi", string(body))
+	}
+}
+
+func TestServerHeaderTimeoutStartsAtFourBytes(t *testing.T) {
+	// Between requests, net/http waits for 4 bytes under the idle timeout,
+	// and only then starts the header timeout: a later request that comes
+	// in one byte at a time gets its first 3 bytes under the idle one.
+	st := newSrvTest(t, func(hs *http.Server) {
+		hs.ReadHeaderTimeout = 200 * time.Millisecond
+		hs.IdleTimeout = 2 * time.Second
+	})
+	for _, addr := range []string{st.stdAddr, st.fastAddr} {
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
+		br := bufio.NewReader(conn)
+		for i, part := range []string{"GET /style.css HTTP/1.1\r\nHost: front\r\n\r\nGE", "T /data.json HTTP/1.1\r\nHost: front\r\n\r\n"} {
+			if i > 0 {
+				time.Sleep(400 * time.Millisecond)
+			}
+			_, err = io.WriteString(conn, part)
+			require.NoError(t, err)
+			resp, err := http.ReadResponse(br, nil)
+			require.NoError(t, err, "response %d (%s)", i, addr)
+			_, err = io.Copy(io.Discard, resp.Body)
+			require.NoError(t, err)
+		}
+	}
+}
+
+func TestServerLeavesNoGoroutine(t *testing.T) {
+	// Connections in every state, on two listeners, then Close or a
+	// Shutdown (in time or not): once the clients are gone, so is every
+	// goroutine the Server started.
+	for _, mode := range []string{"close", "shutdown", "shutdown out of time"} {
+		t.Run(mode, func(t *testing.T) {
+			static, err := NewStaticFS(srvTestMapFS())
+			require.NoError(t, err)
+			baseline := runtime.NumGoroutine()
+			s, err := NewServer(&http.Server{Handler: static, ReadHeaderTimeout: 10 * time.Second})
+			require.NoError(t, err)
+			done := make(chan error, 2)
+			var addrs []string
+			for range 2 {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				require.NoError(t, err)
+				addrs = append(addrs, ln.Addr().String())
+				go func() { done <- s.Serve(ln) }()
+			}
+			var conns []net.Conn
+			for _, addr := range addrs {
+				for _, raw := range []string{
+					"",                                       // new
+					"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", // idle
+					"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /a.t",                    // mid-header
+					"GET /a.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-0\r\n\r\n",        // handed over, idle
+					"GET /a.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-0\r\n\r\nGET /a.", // handed over, mid-header
+				} {
+					conn, err := net.Dial("tcp", addr)
+					require.NoError(t, err)
+					defer conn.Close()
+					conns = append(conns, conn)
+					_, err = io.WriteString(conn, raw)
+					require.NoError(t, err)
+					if raw != "" {
+						require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+						resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+						require.NoError(t, err)
+						resp.Body.Close()
+					}
+				}
+			}
+			switch mode {
+			case "close":
+				assert.NoError(t, s.Close())
+			case "shutdown":
+				go func() {
+					time.Sleep(100 * time.Millisecond)
+					for _, conn := range conns {
+						conn.Close() // the new connections would keep it 5 s
+					}
+				}()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				assert.NoError(t, s.Shutdown(ctx))
+			default:
+				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				defer cancel()
+				assert.ErrorIs(t, s.Shutdown(ctx), context.DeadlineExceeded)
+			}
+			for range 2 {
+				assert.ErrorIs(t, <-done, http.ErrServerClosed)
+			}
+			for _, conn := range conns {
+				conn.Close()
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for runtime.NumGoroutine() > baseline && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			assert.LessOrEqual(t, runtime.NumGoroutine(), baseline)
+		})
+	}
+}
+
+// srvTestFlakyListener fails its first Accept with a temporary error,
+// then accepts from the listener it wraps.
+type srvTestFlakyListener struct {
+	net.Listener
+	failed atomic.Bool
+}
+
+func (l *srvTestFlakyListener) Accept() (net.Conn, error) {
+	if !l.failed.Swap(true) {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	}
+	return l.Listener.Accept()
+}
+
+func TestServerLogsAcceptErrors(t *testing.T) {
+	// Without an ErrorLog, net/http logs a temporary accept error through
+	// the log package; so does the Server.
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	log.SetOutput(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}))
+	t.Cleanup(func() { log.SetOutput(os.Stderr) })
+	static, err := NewStaticFS(srvTestMapFS())
+	require.NoError(t, err)
+	s, err := NewServer(&http.Server{Handler: static})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(&srvTestFlakyListener{Listener: ln}) }()
+	got := srvTestExchange(t, ln.Addr().String(), "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	assert.Contains(t, got, "200 OK", "the Server goes on accepting")
+	require.NoError(t, s.Close())
+	assert.ErrorIs(t, <-done, http.ErrServerClosed)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Contains(t, buf.String(), "accept error")
+}
+
+// writerFunc is an io.Writer made of a function.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// srvTestScriptConn is a net.Conn that reads its input, then EOF, and
+// records what is written to it, and the size of each write.
+type srvTestScriptConn struct {
+	net.Conn // nil: only what the fast path calls is implemented
+	in       []byte
+	out      bytes.Buffer
+	writes   []int
+}
+
+func (c *srvTestScriptConn) Read(p []byte) (int, error) {
+	if len(c.in) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.in)
+	c.in = c.in[n:]
+	return n, nil
+}
+
+func (c *srvTestScriptConn) Write(p []byte) (int, error) {
+	c.writes = append(c.writes, len(p))
+	return c.out.Write(p)
+}
+
+func (c *srvTestScriptConn) Close() error                     { return nil }
+func (c *srvTestScriptConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *srvTestScriptConn) SetWriteDeadline(time.Time) error { return nil }
+
+func TestServerBoundsBufferedResponses(t *testing.T) {
+	// A client pipelining a buffer full of requests for a file just below
+	// the writev size, and reading nothing, must not make the fast path
+	// copy all the answers into one buffer (about 1 MiB, per connection,
+	// kept while the write blocks): net/http holds 4 KiB.
+	body := strings.Repeat("x", fastWritevMin-1)
+	static, err := NewStaticFS(fstest.MapFS{"f.bin": {Data: []byte(body), ModTime: time.Unix(1e9, 0)}})
+	require.NoError(t, err)
+	s, err := NewServer(&http.Server{Handler: static})
+	require.NoError(t, err)
+	req := "GET /f.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+	conn := &srvTestScriptConn{in: []byte(strings.Repeat(req, fastBufSize/len(req)))}
+	newFastConn(s, conn).serve()
+	for _, n := range conn.writes {
+		assert.LessOrEqual(t, n, 64<<10, "a write of %d bytes", n)
+	}
+	assert.Equal(t, fastBufSize/len(req), strings.Count(conn.out.String(), "HTTP/1.1 200 OK\r\n"), "every request is answered")
+}
+
+func TestServerOnTLSListener(t *testing.T) {
+	// Given a TLS listener, as net/http.Server.Serve may be, the Server
+	// must hand net/http the *tls.Conn itself, or handlers lose r.TLS.
+	static, err := NewStaticFS(srvTestMapFS())
+	require.NoError(t, err)
+	mux := NewMux()
+	mux.Handle("/", static)
+	mux.Handle("/tls", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil {
+			io.WriteString(w, "plain")
+			return
+		}
+		io.WriteString(w, "tls")
+	}))
+	certs := httptest.NewUnstartedServer(nil)
+	certs.StartTLS()
+	defer certs.Close()
+	s, err := NewServer(&http.Server{Handler: mux})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(tls.NewListener(ln, certs.TLS.Clone())) }()
+	client := certs.Client()
+	for _, target := range []string{"/a.txt", "/tls"} {
+		resp, err := client.Get("https://" + ln.Addr().String() + target)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		if target == "/tls" {
+			assert.Equal(t, "tls", string(body), "the handler sees the TLS connection")
+		} else {
+			assert.Equal(t, "a", string(body))
+		}
+	}
+	require.NoError(t, s.Close())
+	assert.ErrorIs(t, <-done, http.ErrServerClosed)
 }
 
 func TestServerTLSListenerGoesToNetHTTP(t *testing.T) {
