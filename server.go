@@ -36,11 +36,16 @@ import (
 // IdleTimeout apply to the fast path as they do in net/http, to within a
 // sixteenth of each (deadlines are moved only when they would move by more,
 // to save system calls). A ConnState hook, or Protocols without HTTP/1,
-// turns the fast path off, since it would not report its connections.
-// So does a TLS listener (from [crypto/tls.NewListener]):
-// those connections go to net/http as they are, which handles TLS and
-// HTTP/2 as its own ServeTLS would. The fast path is for plain HTTP, on
-// its own or behind a TLS-terminating load balancer.
+// turns the fast path off, since it would not report its connections. So
+// does a TLS listener (from [crypto/tls.NewListener]): its connections go to
+// net/http as they are, which handles TLS and HTTP/2 as its own ServeTLS
+// would. The fast path is for plain HTTP, on its own or behind a
+// TLS-terminating load balancer.
+//
+// The wrapped server's hooks see the connections it is handed: ConnContext
+// may get a wrapper around the accepted net.Conn (replaying bytes already
+// read; its RemoteAddr and LocalAddr are the real ones), and BaseContext a
+// placeholder listener, not the one passed to Serve.
 //
 // Use the Server's own Shutdown, Close and SetKeepAlivesEnabled rather than
 // the wrapped server's: they cover both kinds of connection. Do not modify
@@ -51,7 +56,6 @@ type Server struct {
 
 	handoff   *handoffListener
 	startOnce sync.Once
-	served    chan struct{} // closed when srv.Serve(handoff) has returned
 
 	mu        sync.Mutex
 	listeners map[*net.Listener]struct{}
@@ -76,7 +80,7 @@ func NewServer(srv *http.Server) (*Server, error) {
 	if srv == nil {
 		return nil, errServerNil
 	}
-	s := &Server{srv: srv, served: make(chan struct{})}
+	s := &Server{srv: srv}
 	s.handoff = newHandoffListener()
 	if r, ok := srv.Handler.(fastRouter); ok && srv.ConnState == nil &&
 		(srv.Protocols == nil || srv.Protocols.HTTP1()) {
@@ -98,7 +102,6 @@ func (s *Server) Serve(ln net.Listener) error {
 	defer s.trackListener(&ln, false)
 	s.startOnce.Do(func() {
 		go func() {
-			defer close(s.served)
 			s.srv.Serve(s.handoff)
 			s.handoff.Close() // whatever ended it, handovers must not block
 		}()
@@ -235,10 +238,7 @@ func (s *Server) Close() error {
 // server's Shutdown and Close see the handoff listener, and that
 // connections handed over after it returned are closed, not stuck.
 func (s *Server) startServing() {
-	s.startOnce.Do(func() {
-		s.handoff.Close()
-		close(s.served)
-	})
+	s.startOnce.Do(func() { s.handoff.Close() })
 }
 
 // drainFast closes the fast path's idle connections, and the others as
