@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"io/fs"
 	"log"
 	"net"
 	"net/http"
@@ -946,4 +947,52 @@ func TestServerTLSListenerGoesToNetHTTP(t *testing.T) {
 	client.CloseIdleConnections()
 	require.NoError(t, s.Close())
 	assert.ErrorIs(t, <-done, http.ErrServerClosed)
+}
+
+// An embed.FS has no Stat method; its small files are kept in memory and
+// answered by the fast path all the same, checked by opening them.
+func TestServerFastPathOverFSWithoutStat(t *testing.T) {
+	site := staticBenchEmbedLike{fstest.MapFS{
+		"index.html":   {Data: []byte("<h1>embedded</h1>")},
+		"app.js":       {Data: []byte("run()")},
+		"app.js.gz":    {Data: []byte("gz-bytes")},
+		"big/huge.bin": {Data: bytes.Repeat([]byte("h"), 100<<10)},
+	}}
+	_, hasStat := any(site).(fs.StatFS)
+	require.False(t, hasStat, "the FS must lack Stat, as embed.FS does")
+	static, err := NewStaticFS(site)
+	require.NoError(t, err)
+
+	var handed atomic.Int64
+	fast, err := NewServer(&http.Server{Handler: static, ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+		handed.Add(1)
+		return ctx
+	}})
+	require.NoError(t, err)
+	std := &http.Server{Handler: static}
+	addrs := make([]string, 2)
+	for i, serve := range []func(net.Listener) error{fast.Serve, std.Serve} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addrs[i] = ln.Addr().String()
+		go serve(ln)
+	}
+	t.Cleanup(func() { fast.Close(); std.Close() })
+
+	for _, tc := range []struct {
+		raw  string
+		fast bool
+	}{
+		{"GET / HTTP/1.1\r\nHost: x\r\n\r\n", true},
+		{"GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n", true},
+		{"GET /app.js HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n", true},
+		{"HEAD /app.js HTTP/1.1\r\nHost: x\r\n\r\n", true},
+		{"GET /big/huge.bin HTTP/1.1\r\nHost: x\r\n\r\n", false},
+	} {
+		before := handed.Load()
+		got := srvTestExchange(t, addrs[0], tc.raw)
+		want := srvTestExchange(t, addrs[1], tc.raw)
+		assert.Equal(t, want, got, "%q", tc.raw)
+		assert.Equal(t, !tc.fast, handed.Load() > before, "%q: handed over", tc.raw)
+	}
 }

@@ -46,12 +46,12 @@ import (
 // replaces it. [WithSPAFallback] serves an index file for client-side
 // routes.
 //
-// Memory and speed. The cache holds up to 8192 file versions and, for an
-// fs.FS that implements [io/fs.StatFS] (as [OpenDir], [os.DirFS] and
-// fstest.MapFS do), the content of files up to 64 KiB, 32 MiB in all: such
-// a file is then served after a stat, without opening it (on Linux, the
-// stat of an [OpenDir] file is an fstatat per path component, with no
-// allocation). A version is the name, size, mod time and, on Linux, the
+// Memory and speed. The cache holds up to 8192 file versions and the
+// content of files up to 64 KiB, 32 MiB in all: such a file is then served
+// after a stat, without opening it (on Linux, the stat of an [OpenDir] file
+// is an fstatat per path component, with no allocation; an fs.FS without a
+// Stat method, such as an embed.FS, is stat'ed by opening the file, which
+// for an embed.FS stays in memory). A version is the name, size, mod time and, on Linux, the
 // inode change time, so rewriting a file in place is noticed even when its
 // size and mod time are kept. Larger
 // files from [OpenDir] and [os.DirFS] reach the connection through their
@@ -76,7 +76,6 @@ type StaticFS struct {
 	dotfiles []string
 	logger   *slog.Logger
 	cache    *staticCache
-	statFS   fs.StatFS       // fsys, when it can stat without opening; else nil
 	quick    staticVersioner // fsys, when it comes from OpenDir; else nil
 	hdr      staticHeaders
 }
@@ -136,7 +135,6 @@ func NewStaticFS(fsys fs.FS, opts ...StaticOption) (*StaticFS, error) {
 		cache:    newStaticCache(staticCacheEntries, staticMemBudget),
 		hdr:      newStaticHeaders(),
 	}
-	s.statFS, _ = fsys.(fs.StatFS)
 	s.quick, _ = fsys.(staticVersioner)
 	return s, nil
 }
@@ -185,17 +183,8 @@ func staticNosniff(s *StaticFS) []string {
 // serve answers for name, a valid fs.FS name; slash tells whether the
 // request path ended in "/".
 func (s *StaticFS) serve(w http.ResponseWriter, r *http.Request, name string, slash bool) {
-	if s.statFS != nil {
-		file := name
-		switch {
-		case name == ".":
-			file = "index.html"
-		case slash:
-			file = name + "/index.html"
-		}
-		if s.serveFromMemory(w, r, file, nil) {
-			return
-		}
+	if s.serveFromMemory(w, r, staticFileName(name, slash), nil) {
+		return
 	}
 	f, err := s.fsys.Open(name)
 	if err != nil {
@@ -219,6 +208,19 @@ func (s *StaticFS) serve(w http.ResponseWriter, r *http.Request, name string, sl
 	s.serveFile(w, r, name, f, fi, nil)
 }
 
+// staticFileName returns the file that answers for name when it is a
+// file: name itself, or the index.html of the directory the request named
+// with a trailing slash (slash) or as the root.
+func staticFileName(name string, slash bool) string {
+	switch {
+	case name == ".":
+		return "index.html"
+	case slash:
+		return name + "/index.html"
+	}
+	return name
+}
+
 // serveFromMemory answers with the file name from the cache, without
 // opening it, when the fs.FS can stat it, its content is cached, its
 // version (size, mod time, change stamp) has not changed and the client
@@ -226,9 +228,6 @@ func (s *StaticFS) serve(w http.ResponseWriter, r *http.Request, name string, sl
 // whether it answered. vary is as for serveFile. A small file so costs one
 // stat instead of an open, a stat and a close.
 func (s *StaticFS) serveFromMemory(w http.ResponseWriter, r *http.Request, name string, vary []string) bool {
-	if s.statFS == nil {
-		return false
-	}
 	// Stat only names whose content was kept: a large file goes straight
 	// to Open, with no extra system call.
 	m := s.cache.peek(name)
@@ -280,14 +279,15 @@ func (s *StaticFS) memoryVariant(name, key string) *staticMeta {
 
 // current reports whether the file name is still the regular file of
 // version v: through the quick check of an OpenDir FS when it applies,
-// else with the fs.FS's Stat.
+// else with fs.Stat (the fs.FS's Stat, or an Open, Stat and Close, which
+// for an embed.FS touch only memory).
 func (s *StaticFS) current(name string, v staticVer) bool {
 	if s.quick != nil {
 		if qv, ok := s.quick.quickVersion(name); ok {
 			return qv == v
 		}
 	}
-	fi, err := s.statFS.Stat(name)
+	fi, err := fs.Stat(s.fsys, name)
 	return err == nil && fi.Mode().IsRegular() && staticVersion(fi) == v
 }
 

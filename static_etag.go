@@ -23,7 +23,7 @@ const (
 	// twice. Files without a mod time (embed.FS) are always hashed.
 	staticHashLimit = 32 << 20
 	// staticMemFileMax is the largest file whose content the cache keeps in
-	// memory (for an fs.FS that implements fs.StatFS), and staticMemBudget
+	// memory, and staticMemBudget
 	// bounds the content it keeps in all.
 	staticMemFileMax = 64 << 10
 	staticMemBudget  = 32 << 20
@@ -58,7 +58,7 @@ type staticMeta struct {
 	clen    []string // the Content-Length of the whole file
 	br      string   // name of a precompressed .br sibling, "" if none
 	gz      string   // name of a precompressed .gz sibling, "" if none
-	data    []byte   // the content, for small files of an fs.StatFS; else nil
+	data    []byte   // the content, for small files; else nil
 	brKey   string   // the cache key of the .br sibling's metadata
 	gzKey   string   // the cache key of the .gz sibling's metadata
 	head    []byte   // the plain 200's head for the fast path; nil without data
@@ -235,7 +235,7 @@ func (s *StaticFS) meta(name string, content io.ReadSeeker, fi fs.FileInfo) (*st
 // file name, open as content and described by fi.
 func (s *StaticFS) buildMeta(name string, content io.ReadSeeker, fi fs.FileInfo, v staticVer) (*staticMeta, error) {
 	ctype := s.contentType(name)
-	keep := s.statFS != nil && v.size <= staticMemFileMax
+	keep := v.size <= staticMemFileMax
 	etag, sniffed, data, err := staticHash(content, v, ctype == "", keep)
 	if err != nil {
 		return nil, err
@@ -270,7 +270,7 @@ func (s *StaticFS) variantMeta(key string, content io.ReadSeeker, fi fs.FileInfo
 // buildVariantMeta computes, caches and returns the metadata of version v
 // of a precompressed sibling, as variantMeta describes.
 func (s *StaticFS) buildVariantMeta(key string, content io.ReadSeeker, fi fs.FileInfo, v staticVer, orig *staticMeta) (*staticMeta, error) {
-	keep := s.statFS != nil && v.size <= staticMemFileMax
+	keep := v.size <= staticMemFileMax
 	etag, _, data, err := staticHash(content, v, false, keep)
 	if err != nil {
 		return nil, err

@@ -16,20 +16,14 @@ import (
 // false when ServeHTTP would answer anything else, or when the content is
 // not in memory: then the request must go through ServeHTTP.
 func (s *StaticFS) fastAnswer(p string, ae []string) (head, body []byte, ok bool) {
-	if s == nil || s.statFS == nil {
+	if s == nil || s.fsys == nil {
 		return nil, nil, false
 	}
 	name, slash, ok := staticName(p)
 	if !ok || s.hidden(name) {
 		return nil, nil, false
 	}
-	file := name
-	switch {
-	case name == ".":
-		file = "index.html"
-	case slash:
-		file = name + "/index.html"
-	}
+	file := staticFileName(name, slash)
 	m := s.cache.peek(file)
 	if m == nil || m.data == nil || !s.current(file, m.ver) {
 		// Not seen yet, or changed: load it as serving it would.
