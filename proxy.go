@@ -376,14 +376,14 @@ func writeProxyProblem(w http.ResponseWriter, r *http.Request, code int) {
 	fmt.Fprintln(w, text)
 }
 
-// acceptsJSON reports whether r's Accept header names a JSON media type.
+// acceptsJSON reports whether r's Accept header names a JSON media type
+// that it does not refuse with q=0.
 func acceptsJSON(r *http.Request) bool {
-	for _, v := range r.Header.Values("Accept") {
-		if containsFold(v, "json") {
-			return true
-		}
-	}
-	return false
+	ok := false
+	staticEachElem(r.Header["Accept"], func(mediaRange string, q int) {
+		ok = ok || q > 0 && containsFold(mediaRange, "json")
+	})
+	return ok
 }
 
 // writeProxyMethodNotAllowed refuses a CONNECT request: this is a reverse

@@ -574,3 +574,21 @@ func TestProxyCloseIdle(t *testing.T) {
 		t.Fatal("idle connection not closed")
 	}
 }
+
+func TestAcceptsJSON(t *testing.T) {
+	for accept, want := range map[string]bool{
+		"":                                     false,
+		"application/json":                     true,
+		"application/problem+json":             true,
+		"text/html, application/json;q=0.5":    true,
+		"application/json;q=0":                 false,
+		"application/json; q=0.000, text/html": false,
+		"text/html,*/*;q=0.8":                  false,
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		if accept != "" {
+			r.Header.Set("Accept", accept)
+		}
+		assert.Equal(t, want, acceptsJSON(r), "Accept: %q", accept)
+	}
+}
