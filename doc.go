@@ -59,10 +59,10 @@
 //
 // A [Balancer] is not an open proxy: absolute-form request targets go to its
 // own backends, never to the host they name, and CONNECT is refused.
-// X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and Forwarded headers
-// from clients are replaced, never appended to, unless the peer is listed in
-// [WithTrustedProxies], so a client cannot spoof its address to a backend or
-// to a rate limit. Hop-by-hop headers, and every header named in Connection,
+// X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host, X-Real-IP and
+// Forwarded headers from clients are replaced, never appended to, unless the
+// peer is listed in [WithTrustedProxies], so a client cannot spoof its
+// address to a backend or to a rate limit. Hop-by-hop headers, and every header named in Connection,
 // are removed in both directions, and only WebSocket upgrades pass unless
 // [WithUpgrades] allows more. Error responses never carry backend addresses
 // or Go error text.

@@ -78,7 +78,7 @@ func (o trustedProxiesOption) applyRoute(c *routeConfig) {
 }
 
 // WithTrustedProxies names the peers whose X-Forwarded-For, X-Forwarded-Proto,
-// X-Forwarded-Host and Forwarded headers are believed, as CIDRs
+// X-Forwarded-Host, X-Real-IP and Forwarded headers are believed, as CIDRs
 // ("10.0.0.0/8") or single addresses ("127.0.0.1", "::1"). By default no peer
 // is trusted: those headers are replaced with what this hop saw, never
 // appended to, so a client cannot spoof its address. The client IP that rate

@@ -60,10 +60,12 @@ func (c *proxyConfig) upgradeAllowed(in *http.Request, up []string) bool {
 	return false
 }
 
-// setForwarded sets X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto
-// and, if enabled, Forwarded on the outbound headers h. The inbound values
-// are kept (and X-Forwarded-For and Forwarded appended to) only when the
-// peer is a trusted proxy; otherwise they are what this hop saw.
+// setForwarded sets X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto,
+// X-Real-IP and, if enabled, Forwarded on the outbound headers h. The
+// inbound values are kept (and X-Forwarded-For and Forwarded appended to)
+// only when the peer is a trusted proxy; otherwise they are what this hop
+// saw. X-Real-IP from a trusted proxy that sent none is the client address
+// its X-Forwarded-For gives, as the rate limiter reads it.
 func (c *proxyConfig) setForwarded(in *http.Request, h http.Header) {
 	peer, _, err := net.SplitHostPort(in.RemoteAddr)
 	if err != nil {
@@ -79,8 +81,13 @@ func (c *proxyConfig) setForwarded(in *http.Request, h http.Header) {
 		proto = "https"
 	}
 	host := in.Host
-	xff := peer
+	xff, realIP := peer, peer
 	if trusted {
+		if v := in.Header.Get("X-Real-Ip"); v != "" {
+			realIP = v
+		} else if a := c.trusted.clientIP(in); a.IsValid() {
+			realIP = a.String()
+		}
 		if prior := joinHeaderValues(in.Header["X-Forwarded-For"]); prior != "" {
 			xff = prior + ", " + peer
 		}
@@ -91,11 +98,16 @@ func (c *proxyConfig) setForwarded(in *http.Request, h http.Header) {
 			host = v
 		}
 	}
-	// One backing array for the three headers: one allocation, not three.
-	vals := make([]string, 3)
-	vals[0], vals[1], vals[2] = xff, host, proto
+	// One backing array for the four headers: one allocation, not four.
+	vals := make([]string, 4)
+	vals[0], vals[1], vals[2], vals[3] = xff, host, proto, realIP
 	if xff != "" {
 		h["X-Forwarded-For"] = vals[0:1:1]
+	}
+	if realIP != "" {
+		h["X-Real-Ip"] = vals[3:4:4]
+	} else {
+		delete(h, "X-Real-Ip")
 	}
 	if host != "" {
 		h["X-Forwarded-Host"] = vals[1:2:2]

@@ -169,6 +169,7 @@ func TestProxyForwardedHeaders(t *testing.T) {
 		r.Header.Set("X-Forwarded-Host", "evil.example")
 		r.Header.Set("X-Forwarded-Proto", "https")
 		r.Header.Set("Forwarded", "for=6.6.6.6")
+		r.Header.Set("X-Real-IP", "6.6.6.7")
 	}
 	t.Run("untrusted peer is replaced, never appended to", func(t *testing.T) {
 		env := newProxyTestEnv(t, backend.URL)
@@ -181,6 +182,7 @@ func TestProxyForwardedHeaders(t *testing.T) {
 		assert.Equal(t, "site.example", got.header.Get("X-Forwarded-Host"))
 		assert.Equal(t, "http", got.header.Get("X-Forwarded-Proto"))
 		assert.Empty(t, got.header.Get("Forwarded"), "Forwarded is off by default and never passed through")
+		assert.Equal(t, []string{"127.0.0.1"}, got.header["X-Real-Ip"])
 	})
 	t.Run("trusted peer is appended to", func(t *testing.T) {
 		env := newProxyTestEnv(t, backend.URL, WithTrustedProxies("127.0.0.0/8"), WithForwardedHeader(true))
@@ -191,8 +193,17 @@ func TestProxyForwardedHeaders(t *testing.T) {
 		assert.Equal(t, "6.6.6.6, 127.0.0.1", got.header.Get("X-Forwarded-For"))
 		assert.Equal(t, "evil.example", got.header.Get("X-Forwarded-Host"))
 		assert.Equal(t, "https", got.header.Get("X-Forwarded-Proto"))
+		assert.Equal(t, "6.6.6.7", got.header.Get("X-Real-Ip"), "a trusted proxy's X-Real-IP is kept")
 		assert.Equal(t, `for=6.6.6.6, for=127.0.0.1;host="`+env.front.Listener.Addr().String()+`";proto=https`,
 			got.header.Get("Forwarded"))
+	})
+	t.Run("trusted peer without X-Real-IP gets the client from X-Forwarded-For", func(t *testing.T) {
+		env := newProxyTestEnv(t, backend.URL, WithTrustedProxies("127.0.0.0/8", "10.0.0.0/8"))
+		req, _ := http.NewRequest(http.MethodGet, env.front.URL+"/", nil)
+		req.Header.Set("X-Forwarded-For", "203.0.113.9, 10.1.2.3")
+		env.do(t, req)
+		got := proxyTestNext(t, seen)
+		assert.Equal(t, []string{"203.0.113.9"}, got.header["X-Real-Ip"])
 	})
 	t.Run("proto is https behind TLS", func(t *testing.T) {
 		env := newProxyTestEnv(t, backend.URL, WithForwardedHeader(true))
