@@ -546,15 +546,10 @@ func TestServerSetKeepAlivesEnabledLetsNewConnectionSendItsRequest(t *testing.T)
 		addr string
 		set  func(bool)
 	}{{st.stdAddr, st.std.SetKeepAlivesEnabled}, {st.fastAddr, st.fast.SetKeepAlivesEnabled}} {
-		conn, err := net.Dial("tcp", srv.addr)
-		require.NoError(t, err)
-		defer conn.Close()
-		require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
-		_, err = io.WriteString(conn, "GET /style.css HTTP/1.1\r\nHo")
-		require.NoError(t, err)
+		conn := srvTestDial(t, srv.addr, "GET /style.css HTTP/1.1\r\nHo")
 		time.Sleep(50 * time.Millisecond)
 		srv.set(false)
-		_, err = io.WriteString(conn, "st: front\r\n\r\n")
+		_, err := io.WriteString(conn, "st: front\r\n\r\n")
 		require.NoError(t, err)
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		require.NoError(t, err, "the request begun before is answered (%s)", srv.addr)
@@ -571,12 +566,7 @@ func TestServerSetKeepAlivesEnabledClosesIdleConnections(t *testing.T) {
 		addr string
 		set  func(bool)
 	}{{st.stdAddr, st.std.SetKeepAlivesEnabled}, {st.fastAddr, st.fast.SetKeepAlivesEnabled}} {
-		conn, err := net.Dial("tcp", srv.addr)
-		require.NoError(t, err)
-		defer conn.Close()
-		require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
-		_, err = io.WriteString(conn, "GET /style.css HTTP/1.1\r\nHost: front\r\n\r\n")
-		require.NoError(t, err)
+		conn := srvTestDial(t, srv.addr, "GET /style.css HTTP/1.1\r\nHost: front\r\n\r\n")
 		br := bufio.NewReader(conn)
 		resp, err := http.ReadResponse(br, nil)
 		require.NoError(t, err)
@@ -619,12 +609,7 @@ func TestServerRequestCutShort(t *testing.T) {
 	// gets net/http's 400, not a silent close.
 	st := newSrvTest(t, nil)
 	exchange := func(addr, raw string) string {
-		conn, err := net.Dial("tcp", addr)
-		require.NoError(t, err)
-		defer conn.Close()
-		require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
-		_, err = io.WriteString(conn, raw)
-		require.NoError(t, err)
+		conn := srvTestDial(t, addr, raw)
 		require.NoError(t, conn.(*net.TCPConn).CloseWrite())
 		got, err := io.ReadAll(conn)
 		require.NoError(t, err)
@@ -662,12 +647,7 @@ func TestServerShutdownOutOfTimeLeavesRequestsRunning(t *testing.T) {
 		addr     string
 		shutdown func(context.Context) error
 	}{{st.stdAddr, st.std.Shutdown}, {st.fastAddr, st.fast.Shutdown}} {
-		conn, err := net.Dial("tcp", srv.addr)
-		require.NoError(t, err)
-		defer conn.Close()
-		require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
-		_, err = io.WriteString(conn, "GET /api/slow HTTP/1.1\r\nHost: front\r\n\r\n")
-		require.NoError(t, err)
+		conn := srvTestDial(t, srv.addr, "GET /api/slow HTTP/1.1\r\nHost: front\r\n\r\n")
 		quiet, err := net.Dial("tcp", srv.addr) // keeps Shutdown waiting
 		require.NoError(t, err)
 		defer quiet.Close()
@@ -995,4 +975,17 @@ func TestServerFastPathOverFSWithoutStat(t *testing.T) {
 		assert.Equal(t, want, got, "%q", tc.raw)
 		assert.Equal(t, !tc.fast, handed.Load() > before, "%q: handed over", tc.raw)
 	}
+}
+
+// srvTestDial connects to addr, sends raw and returns the connection, with
+// a 5 s deadline; it is closed when the test ends.
+func srvTestDial(t testing.TB, addr, raw string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
+	_, err = io.WriteString(conn, raw)
+	require.NoError(t, err)
+	return conn
 }

@@ -2,6 +2,8 @@ package frontdoor
 
 import (
 	"bytes"
+	"io"
+	"io/fs"
 	"net/http"
 )
 
@@ -55,29 +57,23 @@ func (s *StaticFS) fastVariant(name, key string, orig *staticMeta) *staticMeta {
 	if m := s.memoryVariant(name, key); m != nil {
 		return m
 	}
-	f, err := s.fsys.Open(name)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() > staticMemFileMax {
-		return nil
-	}
-	content, err := staticSeeker(f, fi)
-	if err != nil {
-		return nil
-	}
-	m, err := s.variantMeta(key, content, fi, orig)
-	if err != nil || m.data == nil {
-		return nil
-	}
-	return m
+	return s.loadSmall(name, func(content io.ReadSeeker, fi fs.FileInfo) (*staticMeta, error) {
+		return s.variantMeta(key, content, fi, orig)
+	})
 }
 
 // warm opens the file name and caches its metadata and content, as serving
 // it does, and returns that metadata if the content is now in memory.
 func (s *StaticFS) warm(name string) *staticMeta {
+	return s.loadSmall(name, func(content io.ReadSeeker, fi fs.FileInfo) (*staticMeta, error) {
+		return s.meta(name, content, fi)
+	})
+}
+
+// loadSmall opens name and, if it is a regular file small enough to keep
+// in memory, hands it to load (which computes and caches its metadata). It
+// returns that metadata if the content is now in memory, else nil.
+func (s *StaticFS) loadSmall(name string, load func(io.ReadSeeker, fs.FileInfo) (*staticMeta, error)) *staticMeta {
 	f, err := s.fsys.Open(name)
 	if err != nil {
 		return nil
@@ -91,7 +87,7 @@ func (s *StaticFS) warm(name string) *staticMeta {
 	if err != nil {
 		return nil
 	}
-	m, err := s.meta(name, content, fi)
+	m, err := load(content, fi)
 	if err != nil || m.data == nil {
 		return nil
 	}
