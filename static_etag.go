@@ -85,7 +85,7 @@ func staticVariantKey(sibling string) string {
 type staticCache struct {
 	maxEntries int
 	maxBytes   int
-	mu         sync.Mutex // guards m, bytes and flights
+	mu         sync.RWMutex // guards m, bytes and flights
 	m          map[string]*staticMeta
 	bytes      int                      // sum of len(data) over m
 	flights    map[string]*staticFlight // metadata being built, by key
@@ -141,9 +141,9 @@ func (c *staticCache) load(key string, v staticVer, build func() (*staticMeta, e
 
 // get returns the metadata cached for version v of name, or nil.
 func (c *staticCache) get(name string, v staticVer) *staticMeta {
-	c.mu.Lock()
+	c.mu.RLock()
 	m := c.m[name]
-	c.mu.Unlock()
+	c.mu.RUnlock()
 	if m == nil || m.ver != v {
 		return nil
 	}
@@ -152,8 +152,8 @@ func (c *staticCache) get(name string, v staticVer) *staticMeta {
 
 // peek returns the metadata cached for name, whatever its version, or nil.
 func (c *staticCache) peek(name string) *staticMeta {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	return c.m[name]
 }
 
