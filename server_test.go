@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -988,4 +990,94 @@ func srvTestDial(t testing.TB, addr, raw string) net.Conn {
 	_, err = io.WriteString(conn, raw)
 	require.NoError(t, err)
 	return conn
+}
+
+// Many clients at once, pipelining fast and handed-over requests while the
+// files change on disk: every answer is complete and is one of the
+// versions the file had, under -race.
+func TestServerConcurrentClientsWhileFilesChange(t *testing.T) {
+	st := newSrvTest(t, nil)
+	versions := []string{"body{color:teal}", "body{color:orange;margin:0}", "p{}"}
+	p := filepath.Join(st.dir, "style.css")
+	stop := make(chan struct{})
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// Write a new file and rename it in place, as deploys do, so
+			// that no reader sees a half-written one.
+			tmp := p + ".tmp"
+			if os.WriteFile(tmp, []byte(versions[i%len(versions)]), 0o644) != nil || os.Rename(tmp, p) != nil {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+
+	const clients, rounds = 16, 30
+	var mu sync.Mutex
+	bodyOf := map[string]string{} // ETag -> body: one body per ETag
+	errs := make(chan error, clients)
+	for c := range clients {
+		go func() {
+			errs <- func() error {
+				conn, err := net.Dial("tcp", st.fastAddr)
+				if err != nil {
+					return err
+				}
+				defer conn.Close()
+				conn.SetDeadline(time.Now().Add(10 * time.Second))
+				br := bufio.NewReader(conn)
+				for i := range rounds {
+					reqs := "GET /style.css HTTP/1.1\r\nHost: front\r\n\r\nHEAD /data.json HTTP/1.1\r\nHost: front\r\n\r\n"
+					if c%4 == 0 && i == rounds/2 {
+						reqs += "GET /api/x HTTP/1.1\r\nHost: front\r\n\r\n" // from here, net/http
+					}
+					if _, err := io.WriteString(conn, reqs); err != nil {
+						return err
+					}
+					for _, method := range srvTestMethods(reqs) {
+						resp, err := http.ReadResponse(br, &http.Request{Method: method})
+						if err != nil {
+							return err
+						}
+						body, err := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						if err != nil {
+							return err
+						}
+						if resp.StatusCode != http.StatusOK {
+							return fmt.Errorf("status %d", resp.StatusCode)
+						}
+						if method != "GET" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") {
+							continue
+						}
+						if !slices.Contains(versions, string(body)) {
+							return fmt.Errorf("torn or unknown body %q", body)
+						}
+						mu.Lock()
+						etag := resp.Header.Get("Etag")
+						prior, seen := bodyOf[etag]
+						bodyOf[etag] = string(body)
+						mu.Unlock()
+						if seen && prior != string(body) {
+							return fmt.Errorf("ETag %s came with %q and with %q", etag, prior, body)
+						}
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	for range clients {
+		assert.NoError(t, <-errs)
+	}
+	close(stop)
+	<-writerDone
+	assert.Greater(t, len(bodyOf), 1, "clients saw the file change")
 }
