@@ -1,9 +1,11 @@
 package frontdoor
 
 import (
+	"cmp"
 	"math"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 	"sync/atomic"
 )
@@ -37,7 +39,7 @@ func HashCookie(name string) Strategy {
 // that were on it, about 1/n. While a backend is ejected its keys spread
 // over the others and come back when it recovers. A pick costs O(n) cheap
 // hash steps (about 150 ns over 100 backends); unequal weights add a
-// logarithm for the few backends that could still win. The returned
+// logarithm for each distinct weight that could still win. The returned
 // Strategy is safe for concurrent use.
 func HashClientIP() Strategy { return &hashStrategy{kind: hashIP, rnd: newStrategyRand()} }
 
@@ -91,13 +93,23 @@ func (s *hashStrategy) key(r *http.Request) (uint64, bool) {
 }
 
 // hashIDs is the per-slice data rendezvous needs, laid out contiguously:
-// each backend's URL hash and weight, and whether all weights are equal.
+// each backend's URL hash and weight, whether all weights are equal, and
+// for unequal weights the backends grouped by weight.
 type hashIDs struct {
 	base    *(*Backend)
 	n       int
 	ids     []uint64
 	weights []float64
 	uniform bool
+	groups  []hashGroup // by weight, heaviest first; nil when uniform
+	gids    []uint64    // ids in group order
+	gidx    []int       // the backend index of each of gids
+}
+
+// hashGroup is the backends of one weight: gids[lo:hi].
+type hashGroup struct {
+	w      float64
+	lo, hi int
 }
 
 // hashCache holds the hashIDs of the last slice seen; safe for concurrent
@@ -108,19 +120,45 @@ func (c *hashCache) get(bs []*Backend) *hashIDs {
 	if h := c.p.Load(); h != nil && h.base == &bs[0] && h.n == len(bs) {
 		return h
 	}
-	h := &hashIDs{base: &bs[0], n: len(bs), ids: make([]uint64, len(bs)), weights: make([]float64, len(bs)), uniform: true}
+	h := &hashIDs{base: &bs[0], n: len(bs), ids: make([]uint64, len(bs)), weights: make([]float64, len(bs))}
 	for i, be := range bs {
 		h.ids[i], h.weights[i] = be.hashID, float64(be.Weight())
-		h.uniform = h.uniform && h.weights[i] == h.weights[0]
 	}
+	h.index()
 	c.p.Store(h)
 	return h
 }
 
-// rendezvous returns the index of the highest score for key. With equal
-// weights the score is the mixed hash itself; otherwise it is -weight/ln(u)
-// for u the hash mapped into (0, 1), which gives each backend a share of
-// keys proportional to its weight.
+// index computes uniform and, for unequal weights, the groups, from ids
+// and weights.
+func (h *hashIDs) index() {
+	h.uniform = !slices.ContainsFunc(h.weights, func(w float64) bool { return w != h.weights[0] })
+	h.groups, h.gids, h.gidx = nil, nil, nil
+	if h.uniform {
+		return
+	}
+	order := make([]int, len(h.ids))
+	for i := range order {
+		order[i] = i
+	}
+	// Heaviest first, so that the bound below prunes most groups; the
+	// backends of a group stay in index order.
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(h.weights[b], h.weights[a]) })
+	h.gids, h.gidx = make([]uint64, len(order)), order
+	for j, i := range order {
+		h.gids[j] = h.ids[i]
+		if len(h.groups) == 0 || h.groups[len(h.groups)-1].w != h.weights[i] {
+			h.groups = append(h.groups, hashGroup{w: h.weights[i], lo: j})
+		}
+		h.groups[len(h.groups)-1].hi = j + 1
+	}
+}
+
+// rendezvous returns the index of the highest score for key (the lowest
+// index among equal scores). With equal weights the score is the mixed
+// hash itself; otherwise it is -weight/ln(u) for u the hash mapped into
+// (0, 1), which gives each backend a share of keys proportional to its
+// weight.
 func (h *hashIDs) rendezvous(key uint64) int {
 	best := 0
 	if h.uniform {
@@ -132,19 +170,26 @@ func (h *hashIDs) rendezvous(key uint64) int {
 		}
 		return best
 	}
+	// Within a group of equal weights the score grows with u, so only the
+	// group's highest u needs a score: a pick costs O(n) integer steps and
+	// a logarithm per group at most.
 	bestScore := math.Inf(-1)
-	for i, id := range h.ids {
-		u := (float64(mix64(key^id)>>11) + 0.5) / (1 << 53)
-		w := h.weights[i]
-		// -ln(u) >= 1-u, so the score is at most w/(1-u): a backend whose
-		// bound cannot beat the best so far needs no logarithm, and the
-		// winner is the same as if every score were computed. The margin
-		// covers rounding. Few backends pass the test, so a pick costs
-		// O(n) cheap steps plus O(log n) logarithms.
-		if (1-u)*bestScore >= w*(1+1e-9) {
+	for _, g := range h.groups {
+		top, topX := g.lo, mix64(key^h.gids[g.lo])>>11
+		for j := g.lo + 1; j < g.hi; j++ {
+			if x := mix64(key^h.gids[j]) >> 11; x > topX {
+				top, topX = j, x
+			}
+		}
+		u := (float64(topX) + 0.5) / (1 << 53)
+		// -ln(u) >= 1-u, so the score is at most w/(1-u): a group whose
+		// bound cannot beat the best so far needs no logarithm. The margin
+		// covers rounding.
+		if (1-u)*bestScore >= g.w*(1+1e-9) {
 			continue
 		}
-		if sc := -w / math.Log(u); sc > bestScore {
+		sc := -g.w / math.Log(u)
+		if i := h.gidx[top]; sc > bestScore || sc == bestScore && i < best {
 			best, bestScore = i, sc
 		}
 	}

@@ -335,7 +335,11 @@ func TestHashRendezvousPruningKeepsWinner(t *testing.T) {
 			if i%3 == 0 {
 				h.weights[i] = 1 // many light backends next to heavy ones
 			}
+			if i%5 == 0 {
+				h.weights[i] = 5 // and groups of more than one
+			}
 		}
+		h.index()
 		for range 20000 {
 			key := rnd.Uint64()
 			require.Equal(t, full(h, key), h.rendezvous(key), "n=%d key=%#x", n, key)
