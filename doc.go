@@ -17,9 +17,9 @@
 //     per-route rate limits.
 //
 // [Server], optional, wraps the [net/http.Server] that serves them: it
-// answers plain GETs of the small files a StaticFS keeps in memory itself,
-// with the same bytes at about half the CPU per request, and hands every
-// other request to the http.Server.
+// answers plain GETs of a StaticFS's files itself, with the same bytes at
+// about half the CPU per request, and hands every other request to the
+// http.Server.
 //
 // A whole gateway:
 //

@@ -720,7 +720,7 @@ func ExampleWithPreserveHost() {
 
 // Server
 
-// A Server answers plain GETs of the frontend's small files itself and
+// A Server answers plain GETs of the frontend's files itself and
 // hands every other request, here one for the API, to the http.Server it
 // wraps. Clients see no difference but speed.
 func ExampleNewServer() {

@@ -14,11 +14,12 @@ import (
 
 // Server serves HTTP on a listener exactly like the [net/http.Server] it
 // wraps, and answers the commonest request of a web frontend itself: a GET
-// or HEAD, without conditions or ranges, of a small file that a [StaticFS]
-// keeps in memory. Such a response is the same, byte for byte (Date aside),
+// or HEAD, without conditions or ranges, of a file that a [StaticFS]
+// serves whole. Such a response is the same, byte for byte (Date aside),
 // as the one net/http would send through the handler, but costs a fraction
 // of the work: no goroutine besides the connection's, no Request, no
-// header maps, one read and one write system call. On a small file this
+// header maps; a small file kept in memory goes out with one read and one
+// write system call, a large one with sendfile. On a small file this
 // roughly halves the server's CPU time per request.
 //
 // The fast path applies when the wrapped server's Handler is a *[StaticFS]

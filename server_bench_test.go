@@ -22,7 +22,7 @@ import (
 // allocations are the server's and the client's.
 func BenchmarkServer(b *testing.B) {
 	dir := b.TempDir()
-	for _, sz := range staticBenchSizes[:2] {
+	for _, sz := range staticBenchSizes {
 		data := make([]byte, sz.size)
 		_, err := rand.Read(data)
 		require.NoError(b, err)
@@ -47,7 +47,7 @@ func BenchmarkServer(b *testing.B) {
 		require.NoError(b, err)
 		go srv.serve(ln)
 		b.Cleanup(func() { srv.close() })
-		for _, sz := range staticBenchSizes[:2] {
+		for _, sz := range staticBenchSizes {
 			b.Run(fmt.Sprintf("%s/%s", sz.name, srv.name), func(b *testing.B) {
 				req := []byte("GET /" + sz.name + ".bin HTTP/1.1\r\nHost: bench\r\n\r\n")
 				b.SetBytes(int64(sz.size))

@@ -55,6 +55,7 @@ type fastConn struct {
 	bufs    net.Buffers // for writev, when a body is large
 	rdl     time.Time   // the read deadline set, zero for none
 	wdl     time.Time   // the write deadline set, zero for none
+	broken  bool        // a response was cut short: close
 	request fastRequest
 }
 
@@ -97,6 +98,9 @@ func (c *fastConn) serve() {
 			return
 		}
 		c.consume(end)
+		if c.broken {
+			return
+		}
 		if closing {
 			c.flush()
 			return
@@ -269,9 +273,12 @@ func (c *fastConn) answer(r *fastRequest, closing bool) bool {
 	if st == nil {
 		return false
 	}
-	head, body, ok := st.fastAnswer(r.path, r.acceptEncoding())
+	head, body, file, ok := st.fastAnswer(r.path, r.acceptEncoding())
 	if !ok {
 		return false
+	}
+	if file != nil {
+		defer file.close()
 	}
 	// The order net/http writes in: the handler's fields sorted (head),
 	// then Date, then Connection.
@@ -282,7 +289,14 @@ func (c *fastConn) answer(r *fastRequest, closing bool) bool {
 		c.out = append(c.out, "\r\nConnection: close"...)
 	}
 	c.out = append(c.out, "\r\n\r\n"...)
-	if r.head || len(body) == 0 {
+	if r.head {
+		return true
+	}
+	if file != nil {
+		c.sendFile(file)
+		return true
+	}
+	if len(body) == 0 {
 		return true
 	}
 	if len(body) < fastWritevMin {
@@ -292,6 +306,21 @@ func (c *fastConn) answer(r *fastRequest, closing bool) bool {
 	// A large body goes out as is, behind what came before it.
 	c.large = append(c.large, fastLarge{at: len(c.out), body: body})
 	return true
+}
+
+// sendFile sends what was gathered, then the file; with an *os.File over
+// TCP the kernel copies it (sendfile). If the file cannot be sent whole the
+// response is cut short, so the connection is marked broken, to be closed,
+// as net/http closes it.
+func (c *fastConn) sendFile(file *fastFile) {
+	if !c.flush() {
+		c.broken = true
+		return
+	}
+	n, err := io.CopyN(c.rwc, file.content, file.size)
+	if err != nil || n != file.size {
+		c.broken = true
+	}
 }
 
 // fastLarge is a large body to send, uncopied, after out[:at].

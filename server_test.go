@@ -213,7 +213,9 @@ func TestServerAnswersLikeNetHTTP(t *testing.T) {
 		{"pipelined writev", get("/mid.bin") + get("/style.css") + get("/mid.bin") + get("/data.json"), true, `{"ok":true}`},
 		{"pipelined", get("/style.css") + get("/data.json") + "HEAD / HTTP/1.1\r\nHost: front\r\n\r\n", true, `{"ok":true}`},
 
-		{"not in memory", get("/huge.bin"), false, "Content-Length: 204800"},
+		{"from disk", get("/huge.bin"), true, "Content-Length: 204800"},
+		{"from disk, head", "HEAD /huge.bin HTTP/1.1\r\nHost: front\r\n\r\n", true, "Content-Length: 204800"},
+		{"from disk, pipelined", get("/style.css") + get("/huge.bin") + get("/mid.bin") + get("/huge.bin") + get("/data.json"), true, `{"ok":true}`},
 		{"missing", get("/nope.js"), false, "404"},
 		{"dotfile", get("/.secret"), false, "404"},
 		{"directory redirect", get("/sub?x=1"), false, "Location: ./sub/?x=1"},
@@ -932,7 +934,8 @@ func TestServerTLSListenerGoesToNetHTTP(t *testing.T) {
 }
 
 // An embed.FS has no Stat method; its small files are kept in memory and
-// answered by the fast path all the same, checked by opening them.
+// answered by the fast path all the same, checked by opening them, and its
+// large ones are copied from the open file.
 func TestServerFastPathOverFSWithoutStat(t *testing.T) {
 	site := staticBenchEmbedLike{fstest.MapFS{
 		"index.html":   {Data: []byte("<h1>embedded</h1>")},
@@ -969,7 +972,7 @@ func TestServerFastPathOverFSWithoutStat(t *testing.T) {
 		{"GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n", true},
 		{"GET /app.js HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n", true},
 		{"HEAD /app.js HTTP/1.1\r\nHost: x\r\n\r\n", true},
-		{"GET /big/huge.bin HTTP/1.1\r\nHost: x\r\n\r\n", false},
+		{"GET /big/huge.bin HTTP/1.1\r\nHost: x\r\n\r\n", true},
 	} {
 		before := handed.Load()
 		got := srvTestExchange(t, addrs[0], tc.raw)

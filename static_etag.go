@@ -61,7 +61,7 @@ type staticMeta struct {
 	data    []byte   // the content, for small files; else nil
 	brKey   string   // the cache key of the .br sibling's metadata
 	gzKey   string   // the cache key of the .gz sibling's metadata
-	head    []byte   // the plain 200's head for the fast path; nil without data
+	head    []byte   // the plain 200's head, for the fast path
 }
 
 // staticVariantKey returns the cache key under which the metadata of a
