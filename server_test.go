@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -1083,4 +1084,66 @@ func TestServerConcurrentClientsWhileFilesChange(t *testing.T) {
 	close(stop)
 	<-writerDone
 	assert.Greater(t, len(bodyOf), 1, "clients saw the file change")
+}
+
+// srvTestFailingFS serves big.bin (200 KiB) whole on its first Open, and
+// later opens fail with an I/O error after 64 KiB: a disk error in the
+// middle of a response that has already declared its length.
+type srvTestFailingFS struct {
+	fstest.MapFS
+	opens atomic.Int64
+}
+
+func (f *srvTestFailingFS) Open(name string) (fs.File, error) {
+	file, err := f.MapFS.Open(name)
+	if err != nil || name != "big.bin" || f.opens.Add(1) == 1 {
+		return file, err
+	}
+	return &srvTestFailingFile{File: file, left: 64 << 10}, nil
+}
+
+type srvTestFailingFile struct {
+	fs.File
+	left int
+}
+
+func (f *srvTestFailingFile) Read(p []byte) (int, error) {
+	if f.left <= 0 {
+		return 0, errors.New("disk on fire")
+	}
+	p = p[:min(len(p), f.left)]
+	n, err := f.File.Read(p)
+	f.left -= n
+	return n, err
+}
+
+func (f *srvTestFailingFile) Seek(offset int64, whence int) (int64, error) {
+	return f.File.(io.Seeker).Seek(offset, whence)
+}
+
+func TestServerFileFailingMidResponseClosesLikeNetHTTP(t *testing.T) {
+	fsys := &srvTestFailingFS{MapFS: fstest.MapFS{"big.bin": {Data: bytes.Repeat([]byte("b"), 200<<10)}}}
+	static, err := NewStaticFS(fsys, WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	fast, err := NewServer(&http.Server{Handler: static})
+	require.NoError(t, err)
+	std := &http.Server{Handler: static}
+	addrs := make([]string, 2)
+	for i, serve := range []func(net.Listener) error{fast.Serve, std.Serve} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addrs[i] = ln.Addr().String()
+		go serve(ln)
+	}
+	t.Cleanup(func() { fast.Close(); std.Close() })
+
+	// The first open hashes the file for its ETag; the later ones fail.
+	head := srvTestExchange(t, addrs[0], "HEAD /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.Contains(t, head, "Content-Length: 204800")
+	req := "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+	got := srvTestExchange(t, addrs[0], req)
+	want := srvTestExchange(t, addrs[1], req)
+	assert.Equal(t, want, got, "cut short the same way, and nothing after")
+	assert.Less(t, len(got), 200<<10, "the body is cut short")
+	assert.Contains(t, got, "Content-Length: 204800")
 }
