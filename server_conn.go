@@ -313,12 +313,25 @@ func (c *fastConn) answer(r *fastRequest, closing bool) bool {
 // response is cut short, so the connection is marked broken, to be closed,
 // as net/http closes it.
 func (c *fastConn) sendFile(file *fastFile) {
+	// Like net/http, send the first bytes of the body with the head: a
+	// head in a packet of its own slows some clients down (wrk by a fifth
+	// on a 1 MiB file).
+	first := min(file.size, 512)
+	at := len(c.out)
+	c.out = append(c.out, make([]byte, first)...)
+	n, err := io.ReadFull(file.content, c.out[at:])
+	c.out = c.out[:at+n]
+	if err != nil {
+		c.flush()
+		c.broken = true
+		return
+	}
 	if !c.flush() {
 		c.broken = true
 		return
 	}
-	n, err := io.CopyN(c.rwc, file.content, file.size)
-	if err != nil || n != file.size {
+	sent, err := io.CopyN(c.rwc, file.content, file.size-first)
+	if err != nil || sent != file.size-first {
 		c.broken = true
 	}
 }

@@ -1087,10 +1087,11 @@ func TestServerConcurrentClientsWhileFilesChange(t *testing.T) {
 }
 
 // srvTestFailingFS serves big.bin (200 KiB) whole on its first Open, and
-// later opens fail with an I/O error after 64 KiB: a disk error in the
-// middle of a response that has already declared its length.
+// later opens fail with an I/O error after the first after bytes: a disk
+// error in the middle of a response that has already declared its length.
 type srvTestFailingFS struct {
 	fstest.MapFS
+	after int
 	opens atomic.Int64
 }
 
@@ -1099,7 +1100,7 @@ func (f *srvTestFailingFS) Open(name string) (fs.File, error) {
 	if err != nil || name != "big.bin" || f.opens.Add(1) == 1 {
 		return file, err
 	}
-	return &srvTestFailingFile{File: file, left: 64 << 10}, nil
+	return &srvTestFailingFile{File: file, left: f.after}, nil
 }
 
 type srvTestFailingFile struct {
@@ -1122,28 +1123,32 @@ func (f *srvTestFailingFile) Seek(offset int64, whence int) (int64, error) {
 }
 
 func TestServerFileFailingMidResponseClosesLikeNetHTTP(t *testing.T) {
-	fsys := &srvTestFailingFS{MapFS: fstest.MapFS{"big.bin": {Data: bytes.Repeat([]byte("b"), 200<<10)}}}
-	static, err := NewStaticFS(fsys, WithLogger(slog.New(slog.DiscardHandler)))
-	require.NoError(t, err)
-	fast, err := NewServer(&http.Server{Handler: static})
-	require.NoError(t, err)
-	std := &http.Server{Handler: static}
-	addrs := make([]string, 2)
-	for i, serve := range []func(net.Listener) error{fast.Serve, std.Serve} {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		addrs[i] = ln.Addr().String()
-		go serve(ln)
-	}
-	t.Cleanup(func() { fast.Close(); std.Close() })
+	for _, after := range []int{100, 64 << 10} {
+		t.Run(fmt.Sprint(after), func(t *testing.T) {
+			fsys := &srvTestFailingFS{MapFS: fstest.MapFS{"big.bin": {Data: bytes.Repeat([]byte("b"), 200<<10)}}, after: after}
+			static, err := NewStaticFS(fsys, WithLogger(slog.New(slog.DiscardHandler)))
+			require.NoError(t, err)
+			fast, err := NewServer(&http.Server{Handler: static})
+			require.NoError(t, err)
+			std := &http.Server{Handler: static}
+			addrs := make([]string, 2)
+			for i, serve := range []func(net.Listener) error{fast.Serve, std.Serve} {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				require.NoError(t, err)
+				addrs[i] = ln.Addr().String()
+				go serve(ln)
+			}
+			t.Cleanup(func() { fast.Close(); std.Close() })
 
-	// The first open hashes the file for its ETag; the later ones fail.
-	head := srvTestExchange(t, addrs[0], "HEAD /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
-	require.Contains(t, head, "Content-Length: 204800")
-	req := "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
-	got := srvTestExchange(t, addrs[0], req)
-	want := srvTestExchange(t, addrs[1], req)
-	assert.Equal(t, want, got, "cut short the same way, and nothing after")
-	assert.Less(t, len(got), 200<<10, "the body is cut short")
-	assert.Contains(t, got, "Content-Length: 204800")
+			// The first open hashes the file for its ETag; the later ones fail.
+			head := srvTestExchange(t, addrs[0], "HEAD /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+			require.Contains(t, head, "Content-Length: 204800")
+			req := "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+			got := srvTestExchange(t, addrs[0], req)
+			want := srvTestExchange(t, addrs[1], req)
+			assert.Equal(t, want, got, "cut short the same way, and nothing after")
+			assert.Less(t, len(got), 200<<10, "the body is cut short")
+			assert.Contains(t, got, "Content-Length: 204800")
+		})
+	}
 }
