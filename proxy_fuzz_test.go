@@ -78,7 +78,7 @@ func FuzzProxyConnectionHeaders(f *testing.F) {
 			t.Fatal("request not forwarded")
 		}
 		out := rt.got.Header
-		ours := map[string]bool{"X-Forwarded-For": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true, "User-Agent": true}
+		ours := map[string]bool{"X-Forwarded-For": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true, "X-Real-Ip": true, "User-Agent": true}
 		for _, tok := range proxyFuzzConnectionTokens(hdr["Connection"]) {
 			if tok == "Te" {
 				if v := out.Get("Te"); v != "" && v != "trailers" {
@@ -106,6 +106,9 @@ func FuzzProxyConnectionHeaders(f *testing.F) {
 		}
 		if got := out.Get("X-Forwarded-For"); got != "192.0.2.1" {
 			t.Errorf("X-Forwarded-For = %q", got)
+		}
+		if got := out["X-Real-Ip"]; len(got) != 1 || got[0] != "192.0.2.1" {
+			t.Errorf("X-Real-IP = %q", got)
 		}
 
 		// The 101 path strips with stripConnectionHeaders, keeping Upgrade.
@@ -172,6 +175,20 @@ func FuzzProxyXForwardedFor(f *testing.F) {
 			if got != host {
 				t.Fatalf("untrusted: X-Forwarded-For %q, want only the peer %q", got, host)
 			}
+		}
+		// X-Real-IP is the peer, or behind a trusted proxy (which sent
+		// none here) the client its X-Forwarded-For names, as for rate
+		// limits; without a peer address there is none.
+		want := host
+		switch {
+		case splitErr != nil:
+			want = ""
+		case peer.IsValid() && nets.contains(peer):
+			want = ip.String()
+		}
+		if realIP := out["X-Real-Ip"]; want == "" && len(realIP) != 0 ||
+			want != "" && (len(realIP) != 1 || realIP[0] != want) {
+			t.Fatalf("X-Real-IP %q, want %q", realIP, want)
 		}
 	})
 }

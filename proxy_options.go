@@ -187,8 +187,8 @@ func WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) Balance
 // (for=client;host=host;proto=scheme) to forwarded requests when on. Like
 // X-Forwarded-For, an inbound Forwarded header is appended to only when the
 // peer is trusted (see [WithTrustedProxies]) and is replaced otherwise. The
-// default is off: only X-Forwarded-For, X-Forwarded-Host and
-// X-Forwarded-Proto are sent.
+// default is off: only X-Forwarded-For, X-Forwarded-Host,
+// X-Forwarded-Proto and X-Real-IP are sent.
 func WithForwardedHeader(on bool) BalancerOption {
 	return balancerOptionFunc(func(c *balancerConfig) { c.proxy.forwarded = on })
 }
