@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"net/http"
+	"runtime"
 	"sync/atomic"
 	"time"
 )
@@ -56,6 +58,7 @@ type fastConn struct {
 	rdl     time.Time   // the read deadline set, zero for none
 	wdl     time.Time   // the write deadline set, zero for none
 	broken  bool        // a response was cut short: close
+	done    int         // len(out) before the answer being made
 	request fastRequest
 }
 
@@ -70,6 +73,9 @@ func newFastConn(s *Server, rwc net.Conn) *fastConn {
 func (c *fastConn) serve() {
 	handedOver := false
 	defer func() {
+		if p := recover(); p != nil {
+			c.panicked(p)
+		}
 		if !handedOver {
 			c.rwc.Close()
 		}
@@ -93,6 +99,7 @@ func (c *fastConn) serve() {
 			continue
 		}
 		closing := c.srv.closing.Load() || c.srv.noKeepAlives.Load()
+		c.done = len(c.out)
 		if !parseFastRequest(c.buf[:end], &c.request) || !c.answer(&c.request, closing) {
 			handedOver = c.handOver()
 			return
@@ -113,6 +120,20 @@ func (c *fastConn) serve() {
 			}
 		}
 	}
+}
+
+// panicked handles a panic p while answering (in the fs.FS, say) as
+// net/http handles one in a handler: it logs it with the stack, and the
+// connection is closed once the answers made before are sent, without
+// any of the one that panicked.
+func (c *fastConn) panicked(p any) {
+	if p != http.ErrAbortHandler {
+		buf := make([]byte, 64<<10)
+		buf = buf[:runtime.Stack(buf, false)]
+		c.srv.logf("http: panic serving %v: %v\n%s", c.rwc.RemoteAddr(), p, buf)
+	}
+	c.out = c.out[:min(c.done, len(c.out))]
+	c.flush()
 }
 
 // begun reports whether net/http would have begun reading the request in

@@ -1152,3 +1152,58 @@ func TestServerFileFailingMidResponseClosesLikeNetHTTP(t *testing.T) {
 		})
 	}
 }
+
+// srvTestPanickingFS panics when the file boom.txt is opened, as a buggy
+// fs.FS might.
+type srvTestPanickingFS struct{ fstest.MapFS }
+
+func (f srvTestPanickingFS) Open(name string) (fs.File, error) {
+	if name == "boom.txt" {
+		panic("fs on fire")
+	}
+	return f.MapFS.Open(name)
+}
+
+// A panic in the fs.FS while the fast path answers is what a panic in a
+// handler is to net/http: logged, the answers before it sent, that
+// connection closed, and the server serving on.
+func TestServerPanicInFSClosesOnlyThatConnection(t *testing.T) {
+	static, err := NewStaticFS(srvTestPanickingFS{fstest.MapFS{
+		"ok.txt":   {Data: []byte("fine")},
+		"boom.txt": {Data: []byte("never")},
+	}})
+	require.NoError(t, err)
+	var logs [2]bytes.Buffer
+	var logMu sync.Mutex
+	newLog := func(b *bytes.Buffer) *log.Logger {
+		return log.New(writerFunc(func(p []byte) (int, error) {
+			logMu.Lock()
+			defer logMu.Unlock()
+			return b.Write(p)
+		}), "", 0)
+	}
+	fast, err := NewServer(&http.Server{Handler: static, ErrorLog: newLog(&logs[0])})
+	require.NoError(t, err)
+	std := &http.Server{Handler: static, ErrorLog: newLog(&logs[1])}
+	addrs := make([]string, 2)
+	for i, serve := range []func(net.Listener) error{fast.Serve, std.Serve} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addrs[i] = ln.Addr().String()
+		go serve(ln)
+	}
+	t.Cleanup(func() { fast.Close(); std.Close() })
+
+	ok := "GET /ok.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+	boom := "GET /boom.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+	got := srvTestExchange(t, addrs[0], ok+boom+ok)
+	want := srvTestExchange(t, addrs[1], ok+boom+ok)
+	assert.Equal(t, want, got, "the answer before the panic, then the connection closed")
+	assert.Equal(t, 1, strings.Count(got, "fine"))
+	assert.Contains(t, srvTestExchange(t, addrs[0], ok), "fine", "the server still serves")
+	logMu.Lock()
+	defer logMu.Unlock()
+	assert.Contains(t, logs[0].String(), "http: panic serving 127.0.0.1:")
+	assert.Contains(t, logs[0].String(), "fs on fire")
+	assert.Contains(t, logs[1].String(), "fs on fire")
+}
