@@ -59,13 +59,14 @@
 //
 // A [Balancer] is not an open proxy: absolute-form request targets go to its
 // own backends, never to the host they name, and CONNECT is refused.
-// X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host, X-Real-IP and
-// Forwarded headers from clients are replaced, never appended to, unless the
-// peer is listed in [WithTrustedProxies], so a client cannot spoof its
-// address to a backend or to a rate limit. Hop-by-hop headers, and every header named in Connection,
-// are removed in both directions, and only WebSocket upgrades pass unless
-// [WithUpgrades] allows more. Error responses never carry backend addresses
-// or Go error text.
+// X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and Forwarded headers
+// from clients are replaced, never appended to, unless the peer is listed in
+// [WithTrustedProxies], and X-Real-IP is always set anew from the same rule,
+// so a client cannot spoof its address to a backend or to a rate limit.
+// Hop-by-hop headers, and every header named in Connection, are removed in
+// both directions, and only WebSocket upgrades pass unless [WithUpgrades]
+// allows more. Error responses never carry backend addresses or Go error
+// text.
 //
 // # Strategies
 //

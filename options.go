@@ -78,11 +78,13 @@ func (o trustedProxiesOption) applyRoute(c *routeConfig) {
 }
 
 // WithTrustedProxies names the peers whose X-Forwarded-For, X-Forwarded-Proto,
-// X-Forwarded-Host, X-Real-IP and Forwarded headers are believed, as CIDRs
+// X-Forwarded-Host and Forwarded headers are believed, as CIDRs
 // ("10.0.0.0/8") or single addresses ("127.0.0.1", "::1"). By default no peer
 // is trusted: those headers are replaced with what this hop saw, never
 // appended to, so a client cannot spoof its address. The client IP that rate
-// limits count against follows the same rule. A malformed entry makes the
+// limits count against, and the X-Real-IP a Balancer sends, follow the same
+// rule: behind trusted proxies, the first address in X-Forwarded-For, from
+// the right, that is not a trusted proxy. A malformed entry makes the
 // constructor return an error.
 func WithTrustedProxies(cidrs ...string) interface {
 	BalancerOption

@@ -64,8 +64,10 @@ func (c *proxyConfig) upgradeAllowed(in *http.Request, up []string) bool {
 // X-Real-IP and, if enabled, Forwarded on the outbound headers h. The
 // inbound values are kept (and X-Forwarded-For and Forwarded appended to)
 // only when the peer is a trusted proxy; otherwise they are what this hop
-// saw. X-Real-IP from a trusted proxy that sent none is the client address
-// its X-Forwarded-For gives, as the rate limiter reads it.
+// saw. X-Real-IP is always set anew, to the client address as the rate
+// limiter reads it: behind trusted proxies, the one their X-Forwarded-For
+// gives. An inbound X-Real-IP is never kept, since many proxies pass a
+// client's one on unchanged while they append to X-Forwarded-For.
 func (c *proxyConfig) setForwarded(in *http.Request, h http.Header) {
 	peer, _, err := net.SplitHostPort(in.RemoteAddr)
 	if err != nil {
@@ -83,9 +85,7 @@ func (c *proxyConfig) setForwarded(in *http.Request, h http.Header) {
 	host := in.Host
 	xff, realIP := peer, peer
 	if trusted {
-		if v := in.Header.Get("X-Real-Ip"); v != "" {
-			realIP = v
-		} else if a := c.trusted.clientIP(in); a.IsValid() {
+		if a := c.trusted.clientIP(in); a.IsValid() {
 			realIP = a.String()
 		}
 		if prior := joinHeaderValues(in.Header["X-Forwarded-For"]); prior != "" {
