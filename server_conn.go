@@ -133,6 +133,9 @@ func (c *fastConn) panicked(p any) {
 		c.srv.logf("http: panic serving %v: %v\n%s", c.rwc.RemoteAddr(), p, buf)
 	}
 	c.out = c.out[:min(c.done, len(c.out))]
+	for len(c.large) > 0 && c.large[len(c.large)-1].at > len(c.out) {
+		c.large = c.large[:len(c.large)-1] // a body of the answer dropped
+	}
 	c.flush()
 }
 
