@@ -81,8 +81,8 @@ func (c *fastConn) serve() {
 		}
 		c.srv.trackConn(c, false)
 	}()
+	end := c.headerEnd()
 	for {
-		end := c.headerEnd()
 		if end < 0 {
 			if end == fastBareLF && c.begun() || c.n == len(c.buf) {
 				handedOver = c.handOver()
@@ -96,6 +96,7 @@ func (c *fastConn) serve() {
 				}
 				return
 			}
+			end = c.headerEnd()
 			continue
 		}
 		closing := c.srv.closing.Load() || c.srv.noKeepAlives.Load()
@@ -112,7 +113,10 @@ func (c *fastConn) serve() {
 			c.flush()
 			return
 		}
-		if c.n == 0 || c.headerEnd() < 0 || len(c.out) >= fastOutMax {
+		// The next request's end, found once: both the flush below and
+		// the next round need it.
+		end = c.headerEnd()
+		if end < 0 || len(c.out) >= fastOutMax {
 			// Nothing else complete to answer, or enough to send: send
 			// what we have before going on.
 			if !c.flush() {
