@@ -68,6 +68,27 @@
 // allows more. Error responses never carry backend addresses or Go error
 // text.
 //
+// # Performance
+//
+// [StaticFS] computes what it needs to know about a file once per version
+// of the file (its name, size, mod time and, on Linux, inode change time,
+// so that a rewrite in place is noticed even when size and mod time are
+// kept) and keeps it in a cache per handler: up to 8192 file versions, and
+// the content of files up to 64 KiB, 32 MiB in all. Such a small file is
+// then served after one stat, without opening it. On Linux the stat of an
+// [OpenDir] file is one fstatat per path component, with no allocation; an
+// fs.FS without a Stat method (an embed.FS) is stat'ed by opening the
+// file, which for an embed.FS stays in memory. Larger files from [OpenDir]
+// and [os.DirFS] reach the connection through their *os.File, so the
+// kernel's sendfile path is kept. A GET or HEAD without Range or If-*
+// headers, which always gets the whole file, is answered without
+// [net/http.ServeContent], from header values computed once per file
+// version; the response is the same.
+//
+// [Server] answers those plain GETs and HEADs itself, writing the same
+// response head, computed once per file version, and the same body,
+// without net/http's per-request work.
+//
 // # Strategies
 //
 // A [Strategy] picks one backend among those the Balancer hands it: the

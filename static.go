@@ -2,15 +2,13 @@ package frontdoor
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
+	"net/url"
 	"path"
 	"syscall"
-	"time"
 )
 
 // StaticFS is an [net/http.Handler] that serves the files of an [io/fs.FS]:
@@ -26,44 +24,30 @@ import (
 // [WithDirectoryListing] says so. Error bodies are short constant texts that
 // never name a file; a failing read is a 500, logged through [WithLogger].
 //
-// What it serves. Only GET and HEAD (anything else is a 405 with Allow). "/"
-// and "dir/" serve their index.html; "dir" redirects to "dir/" keeping the
-// query. The Content-Type comes from a table shipped with the package, the
-// same on every OS (see [WithContentTypes]); unknown extensions are
-// sniffed; every response carries "X-Content-Type-Options: nosniff".
-// Every file has a strong ETag, a hash of its content computed once per
-// file version (see below) and kept in a bounded cache, so
-// embed.FS files, which have no mod time, get one too; Last-Modified is sent
-// when the mod time is known. Conditional and Range requests are answered
-// by [net/http.ServeContent] (304, 412, 206, multipart/byteranges, 416).
+// It answers GET and HEAD (anything else is a 405 with Allow). "/" and
+// "dir/" serve their index.html; "dir" redirects to "dir/" keeping the
+// query; [WithSPAFallback] serves an index file for client-side routes.
+// A file is sent with the Content-Type of the package's own table, the
+// same on every OS ([WithContentTypes]; unknown extensions are sniffed),
+// "X-Content-Type-Options: nosniff", a strong ETag (a hash of its content,
+// so embed.FS files get one too), Last-Modified when its mod time is
+// known, and the Cache-Control of [DefaultCacheControl] or
+// [WithCacheControl]. Conditional and Range requests are answered as
+// [net/http.ServeContent] answers them.
+//
 // Where "name.br" or "name.gz" exists beside "name" and Accept-Encoding
-// allows it (q=0 refuses), the sibling is sent with Content-Encoding, the
-// original's Content-Type, its own ETag and "Vary: Accept-Encoding". The
-// cache also remembers which siblings exist, per version of the original:
-// add siblings together with (or before) the file they compress. A sibling
-// deleted is forgotten on the first request that would have sent it.
-// Cache-Control follows [DefaultCacheControl] unless [WithCacheControl]
-// replaces it. [WithSPAFallback] serves an index file for client-side
-// routes.
+// accepts it, that precompressed sibling is sent instead, with
+// Content-Encoding, the original's Content-Type, its own ETag and "Vary:
+// Accept-Encoding". Which siblings exist is learnt once per version of
+// the original: add siblings together with (or before) the file they
+// compress.
 //
-// Memory and speed. The cache holds up to 8192 file versions and the
-// content of files up to 64 KiB, 32 MiB in all: such a file is then served
-// after a stat, without opening it (on Linux, the stat of an [OpenDir] file
-// is an fstatat per path component, with no allocation; an fs.FS without a
-// Stat method, such as an embed.FS, is stat'ed by opening the file, which
-// for an embed.FS stays in memory). A version is the name, size, mod time and, on Linux, the
-// inode change time, so rewriting a file in place is noticed even when its
-// size and mod time are kept. Larger
-// files from [OpenDir] and [os.DirFS] reach the connection through their
-// *os.File, so the kernel's sendfile path is kept. A GET or HEAD without
-// Range or If-* headers, which always gets the whole file, is answered
-// without ServeContent, from header values computed once per file version;
-// the response is the same.
-//
-// Some response header values are slices shared between responses:
-// middleware may replace them (Header.Set) but must not write into them.
 // A Vary set before StaticFS runs (by a CORS middleware, say) is kept, on
-// errors too, and StaticFS adds the names it varies on.
+// errors too, and StaticFS adds the names it varies on. Some response
+// header values are slices shared between responses: middleware may
+// replace them (Header.Set) but must not write into them. How files are
+// kept in memory and sent is described under Performance in the package
+// documentation.
 //
 // A StaticFS is safe for concurrent use. The zero value and a nil
 // *StaticFS answer every request with a 404. Build one with [NewStaticFS].
@@ -81,32 +65,6 @@ type StaticFS struct {
 }
 
 var _ http.Handler = (*StaticFS)(nil)
-
-// staticHeaders are header values shared by every response of one StaticFS.
-// They are assigned to header maps directly (saving an allocation per
-// request) and must never be modified.
-type staticHeaders struct {
-	nosniff, allow, html, noCache []string
-	varyAE, varyAccept, varyBoth  []string
-	br, gzip                      []string
-	acceptRanges                  []string
-}
-
-func newStaticHeaders() staticHeaders {
-	return staticHeaders{
-		nosniff:    []string{"nosniff"},
-		allow:      []string{"GET, HEAD"},
-		html:       []string{"text/html; charset=utf-8"},
-		noCache:    []string{"no-cache"},
-		varyAE:     []string{"Accept-Encoding"},
-		varyAccept: []string{"Accept"},
-		varyBoth:   []string{"Accept, Accept-Encoding"},
-		br:         []string{"br"},
-		gzip:       []string{"gzip"},
-
-		acceptRanges: []string{"bytes"},
-	}
-}
 
 // NewStaticFS returns a handler serving the files of fsys, configured by
 // opts (none are needed). It returns an error if fsys is nil or an option
@@ -139,14 +97,6 @@ func NewStaticFS(fsys fs.FS, opts ...StaticOption) (*StaticFS, error) {
 	return s, nil
 }
 
-// cacheControl applies the Cache-Control policy to name.
-func (s *StaticFS) cacheControl(name string) string {
-	if s.policy != nil {
-		return s.policy(name)
-	}
-	return DefaultCacheControl(name)
-}
-
 // ServeHTTP serves the file named by r.URL.Path.
 func (s *StaticFS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
@@ -172,18 +122,13 @@ func (s *StaticFS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // path.
 func (s *StaticFS) fastStatic(string) *StaticFS { return s }
 
-// staticNosniff returns the shared nosniff value, also for a zero StaticFS.
-func staticNosniff(s *StaticFS) []string {
-	if s == nil || s.hdr.nosniff == nil {
-		return []string{"nosniff"}
-	}
-	return s.hdr.nosniff
-}
-
 // serve answers for name, a valid fs.FS name; slash tells whether the
 // request path ended in "/".
 func (s *StaticFS) serve(w http.ResponseWriter, r *http.Request, name string, slash bool) {
-	if s.serveFromMemory(w, r, staticFileName(name, slash), nil) {
+	// A file kept in memory costs one stat and no open.
+	file := staticFileName(name, slash)
+	if rep, ok := s.cached(file); ok {
+		s.sendFile(w, r, file, rep, nil)
 		return
 	}
 	f, err := s.fsys.Open(name)
@@ -191,21 +136,28 @@ func (s *StaticFS) serve(w http.ResponseWriter, r *http.Request, name string, sl
 		s.openFailed(w, r, name, err)
 		return
 	}
-	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
+		f.Close()
 		s.readFailed(w, r, name, err)
 		return
 	}
 	if fi.IsDir() {
+		defer f.Close()
 		s.serveDir(w, r, name, slash, f)
 		return
 	}
 	if slash || !fi.Mode().IsRegular() {
+		f.Close()
 		s.notFound(w, r, name)
 		return
 	}
-	s.serveFile(w, r, name, f, fi, nil)
+	rep, err := s.load(name, f, fi)
+	if err != nil {
+		s.readFailed(w, r, name, err)
+		return
+	}
+	s.sendFile(w, r, name, rep, nil)
 }
 
 // staticFileName returns the file that answers for name when it is a
@@ -221,74 +173,27 @@ func staticFileName(name string, slash bool) string {
 	return name
 }
 
-// serveFromMemory answers with the file name from the cache, without
-// opening it, when the fs.FS can stat it, its content is cached, its
-// version (size, mod time, change stamp) has not changed and the client
-// takes it as is (no precompressed sibling it would prefer). It reports
-// whether it answered. vary is as for serveFile. A small file so costs one
-// stat instead of an open, a stat and a close.
-func (s *StaticFS) serveFromMemory(w http.ResponseWriter, r *http.Request, name string, vary []string) bool {
-	// Stat only names whose content was kept: a large file goes straight
-	// to Open, with no extra system call.
-	m := s.cache.peek(name)
-	if m == nil || m.data == nil {
+// sendFile answers r with the representation of the file name that the
+// request negotiates, orig being the file as named. extraVary is as for
+// send.
+func (s *StaticFS) sendFile(w http.ResponseWriter, r *http.Request, name string, orig staticRep, extraVary []string) {
+	s.send(w, r, s.represent(r.Context(), name, orig, r.Header["Accept-Encoding"]), extraVary)
+}
+
+// serveNamed answers r with the regular file name and reports whether it
+// did: false when name is not a regular file, so that the caller can
+// answer otherwise. extraVary is as for send.
+func (s *StaticFS) serveNamed(w http.ResponseWriter, r *http.Request, name string, extraVary []string) bool {
+	rep, err := s.lookup(name)
+	switch {
+	case err == errStaticNotFile:
 		return false
-	}
-	if !s.current(name, m.ver) {
-		return false
-	}
-	h := w.Header()
-	plain := staticPlain(r)
-	var enc []string
-	if m.br != "" || m.gz != "" {
-		switch staticPickEncoding(r.Header["Accept-Encoding"], m.br != "", m.gz != "") {
-		case "br":
-			m, enc = s.memoryVariant(m.br, m.brKey), s.hdr.br
-		case "gzip":
-			m, enc = s.memoryVariant(m.gz, m.gzKey), s.hdr.gzip
-		}
-		if m == nil {
-			return false
-		}
-		vary = s.varyEncoding(vary)
-	}
-	s.setEntityHeaders(h, m, vary, enc)
-	if plain && (enc != nil || !staticWrapperEncoded(h)) {
-		s.writePlainMemory(w, r, m)
+	case err != nil:
+		s.readFailed(w, r, name, err)
 		return true
 	}
-	// A zero mod time becomes the Unix epoch, which ServeContent also takes
-	// for "unknown".
-	mc := &staticMemContent{ResponseWriter: w, data: m.data, setLength: enc != nil}
-	http.ServeContent(mc, r, "", time.Unix(0, m.ver.mod), mc)
+	s.sendFile(w, r, name, rep, extraVary)
 	return true
-}
-
-// memoryVariant returns the metadata of the precompressed sibling name
-// (cached under key) if its content is cached and its version current.
-func (s *StaticFS) memoryVariant(name, key string) *staticMeta {
-	m := s.cache.peek(key)
-	if m == nil || m.data == nil {
-		return nil
-	}
-	if !s.current(name, m.ver) {
-		return nil
-	}
-	return m
-}
-
-// current reports whether the file name is still the regular file of
-// version v: through the quick check of an OpenDir FS when it applies,
-// else with fs.Stat (the fs.FS's Stat, or an Open, Stat and Close, which
-// for an embed.FS touch only memory).
-func (s *StaticFS) current(name string, v staticVer) bool {
-	if s.quick != nil {
-		if qv, ok := s.quick.quickVersion(name); ok {
-			return qv == v
-		}
-	}
-	fi, err := fs.Stat(s.fsys, name)
-	return err == nil && fi.Mode().IsRegular() && staticVersion(fi) == v
 }
 
 // serveDir answers for a directory: a redirect to add the slash, its
@@ -299,7 +204,7 @@ func (s *StaticFS) serveDir(w http.ResponseWriter, r *http.Request, name string,
 		// "/docs/."), so that it also works below a stripped prefix.
 		loc := "./"
 		if base := path.Base(r.URL.Path); base != "." {
-			loc += staticEscapeSegment(base) + "/"
+			loc += url.PathEscape(base) + "/"
 		}
 		if r.URL.RawQuery != "" {
 			loc += "?" + r.URL.RawQuery
@@ -308,16 +213,8 @@ func (s *StaticFS) serveDir(w http.ResponseWriter, r *http.Request, name string,
 		w.WriteHeader(http.StatusMovedPermanently)
 		return
 	}
-	index := "index.html"
-	if name != "." {
-		index = name + "/index.html"
-	}
-	if f, err := s.fsys.Open(index); err == nil {
-		defer f.Close()
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			s.serveFile(w, r, index, f, fi, nil)
-			return
-		}
+	if s.serveNamed(w, r, staticFileName(name, true), nil) {
+		return
 	}
 	if s.listing {
 		s.serveListing(w, r, name, dir)
@@ -326,101 +223,14 @@ func (s *StaticFS) serveDir(w http.ResponseWriter, r *http.Request, name string,
 	s.notFound(w, r, name)
 }
 
-// serveFile sends the regular file f (name, described by fi), or one of its
-// precompressed siblings. vary, when not nil, is the Vary header already
-// due (the SPA fallback varies on Accept).
-func (s *StaticFS) serveFile(w http.ResponseWriter, r *http.Request, name string, f fs.File, fi fs.FileInfo, vary []string) {
-	content, err := staticSeeker(f, fi)
-	if err != nil {
-		s.readFailed(w, r, name, err)
-		return
-	}
-	m, err := s.meta(name, content, fi)
-	if err != nil {
-		s.readFailed(w, r, name, err)
-		return
-	}
-	h := w.Header()
-	if m.br != "" || m.gz != "" {
-		vary = s.varyEncoding(vary)
-		if s.servePrecompressed(w, r, name, m, vary) {
-			return
-		}
-	}
-	s.setEntityHeaders(h, m, vary, nil)
-	if staticPlain(r) && !staticWrapperEncoded(h) && s.writePlain(w, r, m, content) {
-		return
-	}
-	http.ServeContent(w, r, "", fi.ModTime(), content)
-}
-
-// servePrecompressed sends the sibling of the original (named origName,
-// metadata orig) that the client accepts, if any, and reports whether it
-// did. vary is the Vary header due.
-func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, origName string, orig *staticMeta, vary []string) bool {
-	enc := staticPickEncoding(r.Header["Accept-Encoding"], orig.br != "", orig.gz != "")
-	name, key, encHdr := orig.br, orig.brKey, s.hdr.br
-	switch enc {
-	case "":
-		return false
-	case "gzip":
-		name, key, encHdr = orig.gz, orig.gzKey, s.hdr.gzip
-	}
-	f, err := s.fsys.Open(name)
-	if err != nil {
-		// Gone since we looked: send the original, and stop looking if it
-		// is gone for good.
-		if errors.Is(err, fs.ErrNotExist) {
-			s.cache.forgetSibling(origName, orig, enc, s.responseHead)
-		}
-		return false
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	if !fi.Mode().IsRegular() {
-		s.cache.forgetSibling(origName, orig, enc, s.responseHead)
-		return false
-	}
-	content, err := staticSeeker(f, fi)
-	if err != nil {
-		return false
-	}
-	m, err := s.variantMeta(key, content, fi, orig)
-	if err != nil {
-		s.logger.LogAttrs(r.Context(), slog.LevelError, "frontdoor: static read failed",
-			slog.String("path", name), slog.Any("err", err))
-		return false
-	}
-	s.setEntityHeaders(w.Header(), m, vary, encHdr)
-	if staticPlain(r) && s.writePlain(w, r, m, content) {
-		return true
-	}
-	// ServeContent omits Content-Length on full responses once
-	// Content-Encoding is set; put it back for the 200.
-	http.ServeContent(&staticLengthWriter{ResponseWriter: w, size: fi.Size()}, r, "", fi.ModTime(), content)
-	return true
-}
-
 // notFound answers 404, or the SPA index for a qualifying navigation. For
 // a name the SPA fallback would answer (no extension; the method is GET or
 // HEAD by now) the answer depends on Accept, so even the 404 says so: a
 // shared cache must not hand it to a navigation.
 func (s *StaticFS) notFound(w http.ResponseWriter, r *http.Request, name string) {
 	if s.spaIndex != "" && name != s.spaIndex && staticExt(name) == "" {
-		if staticAcceptsHTML(r.Header["Accept"]) {
-			if s.serveFromMemory(w, r, s.spaIndex, s.hdr.varyAccept) {
-				return
-			}
-			if f, err := s.fsys.Open(s.spaIndex); err == nil {
-				defer f.Close()
-				if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-					s.serveFile(w, r, s.spaIndex, f, fi, s.hdr.varyAccept)
-					return
-				}
-			}
+		if staticAcceptsHTML(r.Header["Accept"]) && s.serveNamed(w, r, s.spaIndex, s.hdr.varyAccept) {
+			return
 		}
 		staticAddVary(w.Header(), s.hdr.varyAccept)
 	}
@@ -478,21 +288,4 @@ func staticError(w http.ResponseWriter, code int) {
 	default:
 		io.WriteString(w, "500 internal server error\n")
 	}
-}
-
-// OpenDir opens dir as an [io/fs.FS] from which no path, symlinks included,
-// leads outside dir: its methods are those of [os.Root.FS] over
-// [os.OpenRoot](dir) (Open, Stat, Lstat, ReadDir, ReadFile, ReadLink).
-// Prefer it to [os.DirFS], which follows symlinks out of the directory.
-// Symlinks that stay inside dir work. The directory stays open for the life
-// of the process. A [StaticFS] over it checks that a file it keeps in
-// memory is current with one fstatat per path component on Linux, instead
-// of os.Root's heavier walk; a symlink in the name sends it through the
-// os.Root.
-func OpenDir(dir string) (fs.FS, error) {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, fmt.Errorf("frontdoor: open static dir: %w", err)
-	}
-	return newStaticDirFS(root), nil
 }

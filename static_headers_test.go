@@ -2,17 +2,13 @@ package frontdoor
 
 import (
 	"bytes"
-	"errors"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"testing/fstest"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -153,146 +149,73 @@ func TestStaticAddVary(t *testing.T) {
 	assert.Zero(t, allocs, "without a prior Vary the shared slice is assigned")
 }
 
-// staticTestCountFS counts the Open and Stat calls per name on a MapFS.
-// It is not safe for concurrent use.
-type staticTestCountFS struct {
-	m     fstest.MapFS
-	calls map[string]int
-}
-
-func (f *staticTestCountFS) Open(name string) (fs.File, error) {
-	f.calls[name]++
-	return f.m.Open(name)
-}
-
-func (f *staticTestCountFS) Stat(name string) (fs.FileInfo, error) {
-	f.calls[name]++
-	return f.m.Stat(name)
-}
-
-// TestStaticFSDeletedSiblingForgotten checks that once a precompressed
-// sibling is deleted the original is served, and the sibling is no longer
-// looked for on every request.
-func TestStaticFSDeletedSiblingForgotten(t *testing.T) {
-	for _, enc := range []string{"br", "gzip"} {
-		t.Run(enc, func(t *testing.T) {
-			sibling := map[string]string{"br": "a.js.br", "gzip": "a.js.gz"}[enc]
-			fsys := &staticTestCountFS{m: fstest.MapFS{
-				"a.js":  {Data: []byte("console.log(1)")},
-				sibling: {Data: []byte("COMPRESSED")},
-			}, calls: map[string]int{}}
-			s := staticTestNew(t, fsys)
-			for range 2 { // cold, then from memory
-				w := staticTestDo(t, s, "GET", "/a.js", "Accept-Encoding", enc)
-				require.Equal(t, http.StatusOK, w.Code)
-				assert.Equal(t, enc, w.Header().Get("Content-Encoding"))
-				assert.Equal(t, "COMPRESSED", w.Body.String())
-			}
-
-			delete(fsys.m, sibling)
-			for i := range 3 {
-				fsys.calls = map[string]int{}
-				w := staticTestDo(t, s, "GET", "/a.js", "Accept-Encoding", enc)
-				require.Equal(t, http.StatusOK, w.Code, i)
-				assert.Empty(t, w.Header().Get("Content-Encoding"), i)
-				assert.Equal(t, "console.log(1)", w.Body.String(), i)
-				if i > 0 {
-					assert.Zero(t, fsys.calls[sibling], "request %d looked for the deleted sibling", i)
-					assert.Equal(t, map[string]int{"a.js": 1}, fsys.calls, "one stat, served from memory")
-				}
-			}
-			entries, bytes := s.cache.len()
-			assert.Equal(t, 1, entries, "the sibling's entry is dropped")
-			assert.Equal(t, len("console.log(1)"), bytes)
-		})
+func TestStaticFSCacheControl(t *testing.T) {
+	s := staticTestNew(t, staticTestMapFS(t))
+	tests := []struct{ give, want string }{
+		{"/", "no-cache"},
+		{"/docs/", "no-cache"},
+		{"/assets/app.3f9a1c2b.js", "public, max-age=31536000, immutable"},
+		{"/assets/chunk-AB12CD34.css", "public, max-age=31536000, immutable"},
+		{"/app.js", ""},
+		{"/range.txt", ""},
 	}
-
-	t.Run("disk", func(t *testing.T) {
-		dir := t.TempDir()
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "a.js"), []byte("console.log(1)"), 0o644))
-		big := bytes.Repeat([]byte("x"), staticMemFileMax+1)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "big.js"), big, 0o644))
-		for _, n := range []string{"a.js.br", "big.js.br"} {
-			require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte("BR"), 0o644))
-		}
-		fsys, err := OpenDir(dir)
-		require.NoError(t, err)
-		s := staticTestNew(t, fsys)
-		for _, name := range []string{"a.js", "big.js"} {
-			w := staticTestDo(t, s, "GET", "/"+name, "Accept-Encoding", "br")
-			require.Equal(t, "br", w.Header().Get("Content-Encoding"), name)
-			require.NoError(t, os.Remove(filepath.Join(dir, name+".br")))
-			for i := range 2 {
-				w := staticTestDo(t, s, "GET", "/"+name, "Accept-Encoding", "br")
-				require.Equal(t, http.StatusOK, w.Code, name)
-				assert.Empty(t, w.Header().Get("Content-Encoding"), name)
-				if i > 0 { // the request that finds it gone still says Vary, harmlessly
-					assert.Empty(t, staticHeadersTestVary(w), "no sibling left, no Vary: "+name)
-				}
-			}
-			m := s.cache.peek(name)
-			require.NotNil(t, m, name)
-			assert.Empty(t, m.br, name)
-		}
+	for _, tt := range tests {
+		w := staticTestDo(t, s, "GET", tt.give)
+		require.Equal(t, http.StatusOK, w.Code, tt.give)
+		assert.Equal(t, tt.want, w.Header().Get("Cache-Control"), tt.give)
+	}
+	// A missing name whose policy would be long-lived must not make its 404
+	// cacheable for a year: the file may appear with the next deploy.
+	require.Equal(t, "public, max-age=31536000, immutable", DefaultCacheControl("assets/missing.3f9a1c2b.js"))
+	for _, p := range []string{"/missing.js", "/assets/missing.3f9a1c2b.js", "/missing/"} {
+		w := staticTestDo(t, s, "GET", p)
+		require.Equal(t, http.StatusNotFound, w.Code, p)
+		assert.Empty(t, w.Header().Values("Cache-Control"), "errors carry no policy: "+p)
+	}
+	everything := staticTestNew(t, staticTestMapFS(t), WithCacheControl(func(string) string { return "max-age=60" }))
+	require.Equal(t, "max-age=60", staticTestDo(t, everything, "GET", "/app.js").Header().Get("Cache-Control"))
+	for _, p := range []string{"/missing.js", "/assets/missing.3f9a1c2b.js", "/noindex/"} {
+		w := staticTestDo(t, everything, "GET", p)
+		require.Equal(t, http.StatusNotFound, w.Code, p)
+		assert.Empty(t, w.Header().Values("Cache-Control"), "errors carry no policy, even one for every name: "+p)
+	}
+	wrapped := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		s.ServeHTTP(w, r)
 	})
+	for _, p := range []string{"/assets/missing.3f9a1c2b.js", "/docs/guide.txt/"} {
+		w := staticTestDo(t, wrapped, "GET", p)
+		require.Equal(t, http.StatusNotFound, w.Code, p)
+		assert.Empty(t, w.Header().Values("Cache-Control"), "nor a wrapper's: "+p)
+	}
+
+	custom := staticTestNew(t, staticTestMapFS(t), WithCacheControl(func(name string) string {
+		if name == "app.js" {
+			return "max-age=60"
+		}
+		return DefaultCacheControl(name)
+	}))
+	assert.Equal(t, "max-age=60", staticTestDo(t, custom, "GET", "/app.js").Header().Get("Cache-Control"))
+	assert.Equal(t, "max-age=60", staticTestDo(t, custom, "GET", "/app.js", "Accept-Encoding", "br").Header().Get("Cache-Control"),
+		"a sibling follows its original's policy")
+	assert.Equal(t, "no-cache", staticTestDo(t, custom, "GET", "/").Header().Get("Cache-Control"))
 }
 
-// TestStaticCacheLoadOnce checks that concurrent loads of one version of
-// one key build its metadata once, and that a failed build lets the
-// waiters try their own.
-func TestStaticCacheLoadOnce(t *testing.T) {
-	c := newStaticCache(10, 100)
-	v := staticVer{size: staticHashLimit + 1, mod: 1}
-	var builds atomic.Int32
-	release := make(chan struct{})
-	build := func() (*staticMeta, error) {
-		builds.Add(1)
-		<-release
-		m := &staticMeta{ver: v}
-		c.put("big", m)
-		return m, nil
+func TestStaticFingerprinted(t *testing.T) {
+	yes := []string{
+		"app.3f9a1c2b.js", "assets/chunk-AB12CD34.css", "main.3f9a1c2b4d5e6f708192.js",
+		"index-BdV3x_9k.js", "index-D4xSx-9Z.js", "vendor_0123abcd.js", "logo.ABCDEF12.png",
+		"x/y/runtime~main.1a2b3c4d5e6f.js",
 	}
-	const n = 8
-	got := make(chan *staticMeta, n)
-	for range n {
-		go func() {
-			m, err := c.load("big", v, build)
-			assert.NoError(t, err)
-			got <- m
-		}()
+	no := []string{
+		"app.js", "index.html", "jquery-3.7.1.min.js", "report-20240101.pdf", "favicon-32x32.png",
+		"bootstrap.bundle.min.js", "deadbeef.txt", "Report22.pdf", "android-chrome-192x192.png",
+		"3f9a1c2b/app.js", "my-long-name-v2.js", "abc", "",
 	}
-	require.Eventually(t, func() bool { return builds.Load() == 1 }, 5*time.Second, time.Millisecond)
-	close(release)
-	first := <-got
-	require.NotNil(t, first)
-	for range n - 1 {
-		assert.Same(t, first, <-got)
+	for _, n := range yes {
+		assert.True(t, staticFingerprinted(n), n)
 	}
-	assert.Equal(t, int32(1), builds.Load(), "one hash for one version")
-
-	m, err := c.load("big", staticVer{size: 7}, func() (*staticMeta, error) { return &staticMeta{ver: staticVer{size: 7}}, nil })
-	require.NoError(t, err)
-	assert.Equal(t, int64(7), m.ver.size, "another version is built anew")
-
-	failing := make(chan struct{})
-	var calls atomic.Int32
-	results := make(chan error, 2)
-	for range 2 {
-		go func() {
-			_, err := c.load("bad", v, func() (*staticMeta, error) {
-				if calls.Add(1) == 1 {
-					<-failing
-					return nil, errors.New("read: input/output error")
-				}
-				return &staticMeta{ver: v}, nil
-			})
-			results <- err
-		}()
+	for _, n := range no {
+		assert.False(t, staticFingerprinted(n), n)
 	}
-	require.Eventually(t, func() bool { return calls.Load() >= 1 }, 5*time.Second, time.Millisecond)
-	close(failing)
-	errs := []error{<-results, <-results}
-	assert.Equal(t, int32(2), calls.Load(), "a waiter builds its own after a failure")
-	assert.Len(t, errs, 2)
-	assert.True(t, (errs[0] == nil) != (errs[1] == nil), "only the failed build's caller sees its error: %v", errs)
 }

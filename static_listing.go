@@ -39,7 +39,7 @@ func (s *StaticFS) serveListing(w http.ResponseWriter, r *http.Request, name str
 			suffix = "/"
 		}
 		b.WriteString(`<a href="./`)
-		b.WriteString(html.EscapeString(staticEscapeSegment(n)))
+		b.WriteString(html.EscapeString(url.PathEscape(n)))
 		b.WriteString(suffix)
 		b.WriteString(`">`)
 		b.WriteString(html.EscapeString(n))
@@ -55,9 +55,4 @@ func (s *StaticFS) serveListing(w http.ResponseWriter, r *http.Request, name str
 	if r.Method != http.MethodHead {
 		io.WriteString(w, b.String())
 	}
-}
-
-// staticEscapeSegment escapes one path segment for use in a relative URL.
-func staticEscapeSegment(seg string) string {
-	return url.PathEscape(seg)
 }
