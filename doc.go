@@ -7,8 +7,9 @@
 //
 //   - [StaticFS] serves the files of any [io/fs.FS] (a directory opened with
 //     [OpenDir], an embed.FS) with the right Content-Type on every OS, strong
-//     ETags, ranges, conditional requests, precompressed siblings and no way
-//     out of its root.
+//     ETags, ranges, conditional requests, gzip and zstd compression done
+//     once per file version (or precompressed siblings), and no way out of
+//     its root.
 //   - [Balancer] reverse-proxies each request unchanged (path and query byte
 //     for byte) to one of several backends chosen by a [Strategy], takes
 //     failing backends out of rotation on its own and retries on another
@@ -74,8 +75,14 @@
 // of the file (its name, size, mod time and, on Linux, inode change time,
 // so that a rewrite in place is noticed even when size and mod time are
 // kept) and keeps it in a cache per handler: up to 8192 file versions, and
-// the content of files up to 64 KiB, 32 MiB in all. Such a small file is
-// then served after one stat, without opening it. On Linux the stat of an
+// 32 MiB of content in all, the content of files up to 64 KiB and the
+// gzip and zstd codings it makes of files up to 8 MiB, each made once per
+// version of its file, by the first request that asks for it (concurrent
+// ones wait for that one), at gzip level 9 and zstd level 19 (about 10 of
+// the zstd command's; see [Compression]). When the cache is full, entries
+// make room at random; a coding that does not fit is not sent. A small
+// file or coding in memory is served after one stat of its file, without
+// opening it. On Linux the stat of an
 // [OpenDir] file is one fstatat per path component, with no allocation; an
 // fs.FS without a Stat method (an embed.FS) is stat'ed by opening the
 // file, which for an embed.FS stays in memory. Larger files from [OpenDir]

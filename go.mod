@@ -3,6 +3,7 @@ module github.com/frontdoor-go/frontdoor
 go 1.26.0
 
 require (
+	github.com/klauspost/compress v1.20.4
 	github.com/stretchr/testify v1.11.1
 	golang.org/x/time v0.16.0
 )

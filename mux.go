@@ -19,6 +19,7 @@ type routeConfig struct {
 	trustedCIDRs []string
 	stripPrefix  string
 	rateLimit    *rateLimitConfig
+	compression  *Compression // nil: responses are not compressed
 }
 
 // Mux routes each request to the handler whose path prefix matches it, so a

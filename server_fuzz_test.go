@@ -31,6 +31,11 @@ func FuzzServerFastPath(f *testing.F) {
 		"GET /.secret HTTP/1.1\r\nHost: front\r\n\r\n",
 		"GET /sub HTTP/1.1\r\nHost: front\r\n\r\n",
 		"GET /mid.bin HTTP/1.1\r\nHost: front\r\nX-Obs: caf\xe9\r\n\r\n",
+		"GET /lib.js HTTP/1.1\r\nHost: front\r\nAccept-Encoding: gzip\r\n\r\n",
+		"GET /lib.js HTTP/1.1\r\nHost: front\r\nAccept-Encoding: zstd;q=0.9, gzip;q=0.1, identity;q=0\r\n\r\n",
+		"GET /lib.css HTTP/1.1\r\nHost: front\r\nAccept-Encoding: *\r\n\r\n",
+		"HEAD /lib.js HTTP/1.1\r\nHost: front\r\nAccept-Encoding: x-gzip\r\nAccept-Encoding: zstd\r\n\r\n",
+		"GET /lib.js HTTP/1.1\r\nHost: front\r\nAccept-Encoding: *;q=0\r\n\r\n",
 	} {
 		f.Add(seed)
 	}
@@ -63,6 +68,8 @@ func FuzzServerAnyInput(f *testing.F) {
 		"GET /mid.bin HTTP/1.1\r\nHost: front\r\n\r\nGET /sty",
 		"GET / HTTP/1.1\r\nHost: front\r\n\r\n\n",
 		"GET /style.css HTTP/1.1\nHost: front\n\n",
+		"GET /lib.js HTTP/1.1\r\nHost: front\r\nAccept-Encoding: gzip\r\n\r\nGET /lib.js HTTP/1.1\r\nHost: front\r\nAccept-Encoding: zstd\r\n\r\n",
+		"GET /lib.css HTTP/1.1\r\nHost: front\r\nAccept-Encoding: identity;q=0, gzip\r\n\r\nGET /lib.js HTTP/1.1\r\nHost: front\r\nAccept-Encoding: identity;q=0\r\n\r\n",
 	} {
 		f.Add(seed)
 	}

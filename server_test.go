@@ -60,6 +60,8 @@ var srvTestFiles = map[string]string{
 	"mid.bin":            strings.Repeat("m", 40<<10),  // in memory, sent with writev
 	"huge.bin":           strings.Repeat("h", 200<<10), // not in memory: net/http sends it
 	"file with space.js": "spaced",
+	"lib.js":             strings.Repeat("function add(a, b) { return a + b; }\n", 60), // compressed by StaticFS
+	"lib.css":            strings.Repeat(".c{color:teal}", 6000),                       // compressed, and read from disk to be
 }
 
 func newSrvTest(t testing.TB, configure func(*http.Server)) *srvTest {
@@ -211,6 +213,16 @@ func TestServerAnswersLikeNetHTTP(t *testing.T) {
 		{"gzip sibling", get("/app.js", "Accept-Encoding: gzip\r\n"), true, "fake-gzip-bytes"},
 		{"identity refused siblings", get("/app.js", "Accept-Encoding: br;q=0, gzip;q=0\r\n"), true, "Vary: Accept-Encoding"},
 		{"two accept-encoding fields", get("/app.js", "Accept-Encoding: identity\r\nAccept-Encoding: gzip\r\n"), true, "fake-gzip-bytes"},
+		{"zstd made beside siblings", get("/app.js", "Accept-Encoding: zstd, gzip\r\n"), true, "Content-Encoding: zstd"},
+		{"gzip made", get("/lib.js", "Accept-Encoding: gzip\r\n"), true, "Content-Encoding: gzip"},
+		{"zstd made", get("/lib.js", "Accept-Encoding: gzip, deflate, br, zstd\r\n"), true, "Content-Encoding: zstd"},
+		{"q-values", get("/lib.js", "Accept-Encoding: zstd;q=0.5, gzip;q=0.8\r\n"), true, "Content-Encoding: gzip"},
+		{"compression refused", get("/lib.js", "Accept-Encoding: gzip;q=0, zstd;q=0\r\n"), true, "Vary: Accept-Encoding"},
+		{"head made", "HEAD /lib.js HTTP/1.1\r\nHost: front\r\nAccept-Encoding: gzip\r\n\r\n", true, "Content-Encoding: gzip"},
+		{"made from a file on disk", get("/lib.css", "Accept-Encoding: zstd\r\n"), true, "Content-Encoding: zstd"},
+		{"pipelined codings", get("/lib.js", "Accept-Encoding: gzip\r\n") + get("/lib.js") + get("/lib.js", "Accept-Encoding: zstd\r\n") + get("/lib.css"), true, "Content-Length: 84000"},
+		{"identity refused", get("/lib.js", "Accept-Encoding: identity;q=0\r\n"), false, "406"},
+		{"range of a made coding", get("/lib.js", "Accept-Encoding: gzip\r\nRange: bytes=0-9\r\n"), false, "206"},
 		{"pipelined writev", get("/mid.bin") + get("/style.css") + get("/mid.bin") + get("/data.json"), true, `{"ok":true}`},
 		{"pipelined", get("/style.css") + get("/data.json") + "HEAD / HTTP/1.1\r\nHost: front\r\n\r\n", true, `{"ok":true}`},
 

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"runtime"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -35,12 +37,20 @@ import (
 // [WithCacheControl]. Conditional and Range requests are answered as
 // [net/http.ServeContent] answers them.
 //
-// Where "name.br" or "name.gz" exists beside "name" and Accept-Encoding
-// accepts it, that precompressed sibling is sent instead, with
-// Content-Encoding, the original's Content-Type, its own ETag and "Vary:
-// Accept-Encoding". Which siblings exist is learnt once per version of
-// the original: add siblings together with (or before) the file they
-// compress.
+// Files are sent compressed when Accept-Encoding allows it, preferring
+// br, then zstd, then gzip among the codings a client accepts equally;
+// a coding it refuses is never sent, and if it refuses identity too while
+// accepting nothing on offer the answer is a 406. A precompressed sibling
+// ("name.br", "name.zst", "name.gz") is sent when it exists; otherwise
+// StaticFS compresses a file of a compressible type (see [Compression])
+// with gzip or zstd itself, once per version of the file, and keeps the
+// result in memory. Every representation has its own strong ETag, against
+// which conditional and Range requests are answered, and is sent with the
+// original's Content-Type and "Vary: Accept-Encoding" (as is the file
+// itself when it has another). [WithCompression] changes or turns off
+// what StaticFS compresses. Which siblings exist is learnt once per
+// version of the original: add siblings together with (or before) the
+// file they compress.
 //
 // A Vary set before StaticFS runs (by a CORS middleware, say) is kept, on
 // errors too, and StaticFS adds the names it varies on. Some response
@@ -62,6 +72,10 @@ type StaticFS struct {
 	cache    *staticCache
 	quick    staticVersioner // fsys, when it comes from OpenDir; else nil
 	hdr      staticHeaders
+
+	compress      *compressConfig // nil when compression is off
+	compressSlots chan struct{}   // bounds the files compressed at once
+	compressions  atomic.Int64    // files compressed so far (for tests)
 }
 
 var _ http.Handler = (*StaticFS)(nil)
@@ -94,6 +108,10 @@ func NewStaticFS(fsys fs.FS, opts ...StaticOption) (*StaticFS, error) {
 		hdr:      newStaticHeaders(),
 	}
 	s.quick, _ = fsys.(staticVersioner)
+	if c.compress != nil {
+		s.compress = c.compress
+		s.compressSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+	}
 	return s, nil
 }
 
@@ -177,7 +195,19 @@ func staticFileName(name string, slash bool) string {
 // request negotiates, orig being the file as named. extraVary is as for
 // send.
 func (s *StaticFS) sendFile(w http.ResponseWriter, r *http.Request, name string, orig staticRep, extraVary []string) {
-	s.send(w, r, s.represent(r.Context(), name, orig, r.Header["Accept-Encoding"]), extraVary)
+	rep, ok := s.represent(r.Context(), name, orig, r.Header["Accept-Encoding"])
+	if !ok {
+		// The client refuses identity and every coding on offer: RFC 9110
+		// section 12.5.3 leaves a 406 (section 15.5.7).
+		vary := s.hdr.varyAE
+		if extraVary != nil {
+			vary = s.hdr.varyBoth
+		}
+		staticAddVary(w.Header(), vary)
+		staticError(w, http.StatusNotAcceptable)
+		return
+	}
+	s.send(w, r, rep, extraVary)
 }
 
 // serveNamed answers r with the regular file name and reports whether it
@@ -285,6 +315,8 @@ func staticError(w http.ResponseWriter, code int) {
 		io.WriteString(w, "404 page not found\n")
 	case http.StatusMethodNotAllowed:
 		io.WriteString(w, "405 method not allowed\n")
+	case http.StatusNotAcceptable:
+		io.WriteString(w, "406 not acceptable\n")
 	default:
 		io.WriteString(w, "500 internal server error\n")
 	}

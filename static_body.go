@@ -53,7 +53,7 @@ func (s *StaticFS) send(w http.ResponseWriter, r *http.Request, rep staticRep, e
 		return
 	}
 	if coded {
-		w = &staticLengthWriter{ResponseWriter: w, size: m.ver.size}
+		w = &staticLengthWriter{ResponseWriter: w, size: m.size}
 	}
 	http.ServeContent(w, r, "", modTime, rep.content)
 }
@@ -86,7 +86,7 @@ func (s *StaticFS) setPlainHeaders(h http.Header, m *staticMeta, size int64) {
 		h["Last-Modified"] = m.lastMod
 	}
 	h["Accept-Ranges"] = s.hdr.acceptRanges
-	if size == m.ver.size {
+	if size == m.size {
 		h["Content-Length"] = m.clen
 	} else {
 		h["Content-Length"] = staticContentLength(size)

@@ -13,12 +13,14 @@ const (
 )
 
 // staticKey names a cache entry: the representation in coding enc of the
-// file name. A file asked for by its own name ("app.js.br" too) is
-// {name, encIdentity}; the precompressed sibling sent for "app.js" is
-// {"app.js", encBrotli}, so the two never meet.
+// file name, read from a precompressed sibling or, when made is set,
+// compressed by StaticFS. A file asked for by its own name ("app.js.br"
+// too) is {name, encIdentity}; the precompressed sibling sent for
+// "app.js" is {"app.js", encBrotli}, so the two never meet.
 type staticKey struct {
 	name string
 	enc  contentEncoding
+	made bool
 }
 
 // staticCache maps a representation to the metadata of the version last

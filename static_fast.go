@@ -43,9 +43,12 @@ func (s *StaticFS) fastAnswer(p string, ae []string) (head, body []byte, file *f
 	if err != nil {
 		return nil, nil, nil, false
 	}
-	rep := s.represent(context.Background(), name, orig, ae)
+	rep, ok := s.represent(context.Background(), name, orig, ae)
+	if !ok {
+		return nil, nil, nil, false // a 406
+	}
 	if rep.f != nil {
-		file = &fastFile{f: rep.f, content: rep.content, size: rep.m.ver.size}
+		file = &fastFile{f: rep.f, content: rep.content, size: rep.m.size}
 	}
 	return rep.m.head, rep.m.data, file, true
 }
@@ -56,11 +59,7 @@ func (s *StaticFS) responseHead(m *staticMeta) []byte {
 	h := make(http.Header, 8)
 	h["X-Content-Type-Options"] = staticNosniff(s)
 	s.setEntityHeaders(h, m, nil)
-	size := m.ver.size
-	if m.data != nil {
-		size = int64(len(m.data))
-	}
-	s.setPlainHeaders(h, m, size)
+	s.setPlainHeaders(h, m, m.size)
 	var b bytes.Buffer
 	b.WriteString("HTTP/1.1 200 OK\r\n")
 	h.Write(&b)

@@ -2,8 +2,11 @@ package frontdoor
 
 import (
 	"bufio"
+	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,7 +15,9 @@ import (
 
 // FuzzStaticFS sends any request target and Accept-Encoding to StaticFS
 // over a real directory that holds dotfiles and symlinks to a secret outside
-// it. The answer is never a 5xx, never the secret, never a dotfile.
+// it. The answer is never a 5xx, never the secret, never a dotfile, never in
+// a coding the client refused; a body StaticFS compressed decodes to the
+// file.
 func FuzzStaticFS(f *testing.F) {
 	for _, seed := range []struct{ path, ae string }{
 		{"/", ""},
@@ -28,10 +33,17 @@ func FuzzStaticFS(f *testing.F) {
 		{"/%ff/x", ""},
 		{"/users/42", "br"},
 		{"/noindex/", ""},
+		{"/big.js", "zstd"},
+		{"/big.js", "gzip;q=0.5, zstd;q=0.4"},
+		{"/docs/manual.html", "*;q=0"},
+		{"/docs/manual.html", "identity;q=0, gzip"},
 	} {
 		f.Add(seed.path, seed.ae)
 	}
-	fsys, err := OpenDir(staticTestDir(f))
+	dir := staticTestDir(f)
+	require.NoError(f, os.WriteFile(filepath.Join(dir, "big.js"), compressTestText(3*staticMemFileMax/2, "big"), 0o644))
+	require.NoError(f, os.WriteFile(filepath.Join(dir, "docs", "manual.html"), compressTestText(3000, "manual"), 0o644))
+	fsys, err := OpenDir(dir)
 	require.NoError(f, err)
 	handlers := []*StaticFS{
 		staticTestNew(f, fsys),
@@ -63,6 +75,29 @@ func FuzzStaticFS(f *testing.F) {
 			}
 			if strings.Contains(body, staticTestDotfile) {
 				t.Fatalf("%q: served a dotfile", target)
+			}
+			enc := w.Header().Get("Content-Encoding")
+			if enc != "" {
+				// Offered alone, the coding sent must still be chosen:
+				// the client accepts it.
+				accepted := false
+				for e := encIdentity + 1; e < numEncodings; e++ {
+					if got, _ := negotiateEncoding([]string{ae}, encodingSet(0).with(e)); e.String() == enc && got == e {
+						accepted = true
+					}
+				}
+				if !accepted {
+					t.Fatalf("%q: %s sent for Accept-Encoding %q", target, enc, ae)
+				}
+			}
+			if w.Code == http.StatusOK && (enc == "gzip" || enc == "zstd") {
+				plain := httptest.NewRecorder()
+				r2 := r.Clone(r.Context())
+				r2.Header.Del("Accept-Encoding")
+				s.ServeHTTP(plain, r2)
+				if got := compressTestDecode(t, enc, w.Body.Bytes()); !bytes.Equal(got, plain.Body.Bytes()) {
+					t.Fatalf("%q: the %s body does not decode to the file", target, enc)
+				}
 			}
 		}
 	})

@@ -13,7 +13,8 @@ import (
 
 // What StaticFS knows about one version of a file, computed once per
 // version and cached: its strong ETag, the header values it is sent with,
-// which precompressed siblings exist, and, for a small file, its content.
+// which precompressed siblings exist and which codings StaticFS makes
+// itself, and, for a small file, its content.
 
 // staticHashLimit is the largest file whose content is hashed for its ETag
 // when it has a modification time. Larger files with a known modification
@@ -45,24 +46,27 @@ func staticVersion(fi fs.FileInfo) staticVer {
 // slices are assigned to response headers directly and must never be
 // modified.
 type staticMeta struct {
-	ver     staticVer       // of the file holding the bytes
+	ver     staticVer       // of the file holding the bytes (the original's, for bytes StaticFS compressed)
 	enc     contentEncoding // the Content-Encoding of the bytes
+	size    int64           // the length of the bytes
 	etag    []string        // the strong ETag, quoted
 	ctype   []string        // the Content-Type (the original's, for a sibling)
 	cc      []string        // the Cache-Control, nil for none
 	lastMod []string        // the Last-Modified, nil when the mod time is unknown
-	clen    []string        // the Content-Length of the whole file
+	clen    []string        // the Content-Length of the whole representation
 	data    []byte          // the content, for small files; else nil
 	head    []byte          // the plain 200's head, for the fast path
 
-	// sibling names the precompressed sibling file of each coding ("" for
-	// none); for a file as named only.
-	sibling [numEncodings]string
+	// For a file as named only: sibling names the precompressed sibling
+	// file of each coding ("" for none), and compress holds the codings
+	// StaticFS compresses the file in itself.
+	sibling  [numEncodings]string
+	compress encodingSet
 }
 
 // offered returns the codings m's file can be sent in besides identity.
 func (m *staticMeta) offered() encodingSet {
-	var set encodingSet
+	set := m.compress
 	for e, name := range m.sibling {
 		if name != "" {
 			set = set.with(contentEncoding(e))
@@ -100,7 +104,7 @@ func (s *StaticFS) buildMeta(name string, content io.ReadSeeker, fi fs.FileInfo,
 	if ctype == "" {
 		ctype = sniffed
 	}
-	m := &staticMeta{ver: v, etag: []string{etag}, ctype: []string{ctype}, data: data,
+	m := &staticMeta{ver: v, size: v.size, etag: []string{etag}, ctype: []string{ctype}, data: data,
 		lastMod: staticLastModified(fi.ModTime()), clen: staticContentLength(v.size)}
 	if cc := s.cacheControl(name); cc != "" {
 		m.cc = []string{cc}
@@ -108,6 +112,7 @@ func (s *StaticFS) buildMeta(name string, content io.ReadSeeker, fi fs.FileInfo,
 	for e := encIdentity + 1; e < numEncodings; e++ {
 		m.sibling[e] = s.regularFile(name + e.siblingExt())
 	}
+	m.compress = s.compressCodings(ctype, v.size)
 	m.head = s.responseHead(m)
 	s.cache.put(staticKey{name: name}, m)
 	return m, nil
@@ -118,7 +123,7 @@ func (s *StaticFS) buildMeta(name string, content io.ReadSeeker, fi fs.FileInfo,
 // own ETag (and content, if small), with the original's Content-Type and
 // Cache-Control.
 func (s *StaticFS) siblingMeta(name string, enc contentEncoding, content io.ReadSeeker, fi fs.FileInfo, orig *staticMeta) (*staticMeta, error) {
-	key, v := staticKey{name, enc}, staticVersion(fi)
+	key, v := staticKey{name: name, enc: enc}, staticVersion(fi)
 	if m := s.cache.get(key, v); m != nil {
 		return m, nil
 	}
@@ -127,7 +132,7 @@ func (s *StaticFS) siblingMeta(name string, enc contentEncoding, content io.Read
 		if err != nil {
 			return nil, err
 		}
-		m := &staticMeta{ver: v, enc: enc, etag: []string{etag}, ctype: orig.ctype, cc: orig.cc, data: data,
+		m := &staticMeta{ver: v, enc: enc, size: v.size, etag: []string{etag}, ctype: orig.ctype, cc: orig.cc, data: data,
 			lastMod: staticLastModified(fi.ModTime()), clen: staticContentLength(v.size)}
 		m.head = s.responseHead(m)
 		s.cache.put(key, m)

@@ -44,6 +44,7 @@ func staticTypes() map[string]string {
 		".woff2": "font/woff2",
 		".ttf":   "font/ttf",
 		".otf":   "font/otf",
+		".eot":   "application/vnd.ms-fontobject",
 		// audio and video
 		".mp4":  "video/mp4",
 		".webm": "video/webm",

@@ -19,7 +19,7 @@ func TestStaticFSContentTypes(t *testing.T) {
 		".svg": "image/svg+xml; charset=utf-8", ".png": "image/png", ".jpg": "image/jpeg",
 		".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp", ".avif": "image/avif",
 		".ico": "image/vnd.microsoft.icon", ".bmp": "image/bmp", ".woff": "font/woff",
-		".woff2": "font/woff2", ".ttf": "font/ttf", ".otf": "font/otf",
+		".woff2": "font/woff2", ".ttf": "font/ttf", ".otf": "font/otf", ".eot": "application/vnd.ms-fontobject",
 		".txt": "text/plain; charset=utf-8", ".md": "text/markdown; charset=utf-8",
 		".csv": "text/csv; charset=utf-8", ".xml": "text/xml; charset=utf-8",
 		".pdf": "application/pdf", ".mp4": "video/mp4", ".webm": "video/webm", ".ogg": "audio/ogg",

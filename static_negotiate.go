@@ -7,8 +7,8 @@ import "strings"
 // (Accept). All parsing here works on the header strings in place and
 // allocates nothing.
 
-// contentEncoding is a content coding StaticFS can send a file in (RFC
-// 9110 section 8.4.1). The zero value is identity: the file as stored.
+// contentEncoding is a content coding a response can be sent in (RFC
+// 9110 section 8.4.1). The zero value is identity: the bytes as they are.
 // The others are listed in the order a client that accepts several with
 // the same q gets them: the smallest output first.
 type contentEncoding uint8
@@ -16,6 +16,7 @@ type contentEncoding uint8
 const (
 	encIdentity contentEncoding = iota
 	encBrotli
+	encZstd
 	encGzip
 	numEncodings // the number of codings above, for arrays indexed by one
 )
@@ -26,6 +27,8 @@ func (e contentEncoding) String() string {
 	switch e {
 	case encBrotli:
 		return "br"
+	case encZstd:
+		return "zstd"
 	case encGzip:
 		return "gzip"
 	}
@@ -38,6 +41,8 @@ func (e contentEncoding) siblingExt() string {
 	switch e {
 	case encBrotli:
 		return ".br"
+	case encZstd:
+		return ".zst"
 	case encGzip:
 		return ".gz"
 	}
@@ -51,14 +56,17 @@ func (s encodingSet) has(e contentEncoding) bool { return s&(1<<e) != 0 }
 
 func (s encodingSet) with(e contentEncoding) encodingSet { return s | 1<<e }
 
-// negotiateEncoding returns the coding, among offered, that a client
-// sending the Accept-Encoding values ae prefers; identity when it
-// accepts none of them. A coding is acceptable when its own q, else the q
-// of "*", is above 0; the highest q wins, ties going to the one listed first.
-// "x-gzip" counts as gzip (RFC 9110 section 8.4.1.3).
-func negotiateEncoding(ae []string, offered encodingSet) contentEncoding {
-	if len(ae) == 0 || offered == 0 {
-		return encIdentity
+// negotiateEncoding returns the coding, among offered and identity, that
+// a client sending the Accept-Encoding values ae prefers (RFC 9110
+// section 12.5.3). A coding is acceptable when its own q, else the q of
+// "*", is above 0; "x-gzip" counts as gzip. The highest q wins, and a tie
+// goes to the coding listed first above, identity last. Identity is
+// acceptable unless refused with "identity;q=0", or with "*;q=0" that
+// does not name identity; when it is refused and no offered coding is
+// acceptable, ok is false.
+func negotiateEncoding(ae []string, offered encodingSet) (enc contentEncoding, ok bool) {
+	if len(ae) == 0 {
+		return encIdentity, true
 	}
 	var q [numEncodings]int
 	for i := range q {
@@ -66,14 +74,22 @@ func negotiateEncoding(ae []string, offered encodingSet) contentEncoding {
 	}
 	qAny := -1
 	staticEachElem(ae, func(token string, tq int) {
+		e := encIdentity
 		switch {
-		case strings.EqualFold(token, "br"):
-			q[encBrotli] = max(q[encBrotli], tq)
-		case strings.EqualFold(token, "gzip"), strings.EqualFold(token, "x-gzip"):
-			q[encGzip] = max(q[encGzip], tq)
 		case token == "*":
 			qAny = max(qAny, tq)
+			return
+		case strings.EqualFold(token, "identity"):
+		case strings.EqualFold(token, "br"):
+			e = encBrotli
+		case strings.EqualFold(token, "zstd"):
+			e = encZstd
+		case strings.EqualFold(token, "gzip"), strings.EqualFold(token, "x-gzip"):
+			e = encGzip
+		default:
+			return
 		}
+		q[e] = max(q[e], tq)
 	})
 	best, bestQ := encIdentity, 0
 	for e := encIdentity + 1; e < numEncodings; e++ {
@@ -88,7 +104,20 @@ func negotiateEncoding(ae []string, offered encodingSet) contentEncoding {
 			best, bestQ = e, eq
 		}
 	}
-	return best
+	qID := q[encIdentity]
+	if qID < 0 {
+		qID = qAny
+	}
+	switch {
+	case qID < 0:
+		// Not named, not even by "*": acceptable, but after any coding.
+		return best, true
+	case qID > bestQ:
+		return encIdentity, true
+	case best == encIdentity:
+		return encIdentity, qID > 0
+	}
+	return best, true
 }
 
 // staticEachElem calls fn for each comma-separated element of the header

@@ -18,7 +18,9 @@ type staticConfig struct {
 	listing      bool
 	spaIndex     string // "" means no SPA fallback
 	cacheControl func(name string) string
-	dotfiles     []string // dot-names that may be served
+	dotfiles     []string        // dot-names that may be served
+	compression  *Compression    // as given; nil means the defaults
+	compress     *compressConfig // compression, validated; nil when off
 }
 
 // defaultStaticConfig is the configuration of NewStaticFS(fsys) with no
@@ -27,7 +29,8 @@ func defaultStaticConfig() staticConfig {
 	return staticConfig{dotfiles: []string{".well-known"}}
 }
 
-// validate checks the options once, naming the first bad one.
+// validate checks the options once, naming the first bad one, and
+// resolves the compression settings into c.compress.
 func (c *staticConfig) validate() error {
 	for ext, ctype := range c.contentTypes {
 		if len(ext) < 2 || ext[0] != '.' || strings.ContainsAny(ext[1:], "./\\") {
@@ -47,6 +50,15 @@ func (c *staticConfig) validate() error {
 			return fmt.Errorf("frontdoor: WithDotfiles: %q is not a dot-name like \".well-known\"", d)
 		}
 	}
+	var comp Compression
+	if c.compression != nil {
+		comp = *c.compression
+	}
+	cc, err := newCompressConfig(comp, compressStaticGzip, compressStaticZstd)
+	if err != nil {
+		return fmt.Errorf("frontdoor: %w", err)
+	}
+	c.compress = cc
 	return nil
 }
 

@@ -21,12 +21,21 @@ func TestStaticFSOptionErrors(t *testing.T) {
 		{[]StaticOption{WithSPAFallback(".hidden/index.html")}, "WithSPAFallback"},
 		{[]StaticOption{WithDotfiles("well-known")}, "WithDotfiles"},
 		{[]StaticOption{WithDotfiles(".a/b")}, "WithDotfiles"},
+		{[]StaticOption{WithCompression(Compression{GzipLevel: 10})}, "WithCompression: GzipLevel"},
+		{[]StaticOption{WithCompression(Compression{GzipLevel: -1})}, "WithCompression: GzipLevel"},
+		{[]StaticOption{WithCompression(Compression{ZstdLevel: 23})}, "WithCompression: ZstdLevel"},
+		{[]StaticOption{WithCompression(Compression{MinSize: -1})}, "WithCompression: MinSize"},
+		{[]StaticOption{WithCompression(Compression{Types: []string{"javascript"}})}, "WithCompression: media type"},
+		{[]StaticOption{WithCompression(Compression{Types: []string{"*/json"}})}, "WithCompression: media type"},
+		{[]StaticOption{WithCompression(Compression{Types: []string{"text/*json"}})}, "WithCompression: media type"},
+		{[]StaticOption{WithCompression(Compression{Types: []string{"text/html; charset=utf-8"}})}, "WithCompression: media type"},
 	}
 	for _, tt := range tests {
 		_, err := NewStaticFS(fsys, tt.give...)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), tt.want)
 		assert.True(t, strings.HasPrefix(err.Error(), "frontdoor: "))
+		assert.Equal(t, 1, strings.Count(err.Error(), "frontdoor: "), err.Error())
 	}
 	_, err := NewStaticFS(nil)
 	assert.Error(t, err)

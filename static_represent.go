@@ -8,8 +8,9 @@ import (
 	"log/slog"
 )
 
-// Which representation of a file answers a request, and where its bytes
-// come from. ServeHTTP and the Server's fast path both go through
+// Which representation of a file answers a request (the file, a
+// precompressed sibling, or the file compressed by StaticFS), and where
+// its bytes come from. ServeHTTP and the Server's fast path both go through
 // represent, so a file is sent in the same coding, with the same headers,
 // whichever path answers.
 
@@ -102,21 +103,30 @@ func (s *StaticFS) load(name string, f fs.File, fi fs.FileInfo) (staticRep, erro
 
 // represent returns the representation of the file name that a request
 // with the Accept-Encoding values ae gets, given orig, the file as named:
-// orig itself, or the precompressed sibling in the coding negotiation
-// picks. It is the one place that choice is made. It takes ownership of
-// orig; a sibling that cannot be read is logged with ctx and orig is
-// sent instead.
-func (s *StaticFS) represent(ctx context.Context, name string, orig staticRep, ae []string) staticRep {
-	enc := negotiateEncoding(ae, orig.m.offered())
-	if enc == encIdentity {
-		return orig
+// orig itself, its precompressed sibling in the coding negotiation picks,
+// or the file compressed in that coding by StaticFS. It is the one place
+// that choice is made. It takes ownership of orig. ok is false, and orig
+// closed, when the client refuses every coding on offer, identity
+// included. A sibling or compressed variant that cannot be had is logged
+// with ctx, and orig is sent instead.
+func (s *StaticFS) represent(ctx context.Context, name string, orig staticRep, ae []string) (rep staticRep, ok bool) {
+	enc, ok := negotiateEncoding(ae, orig.m.offered())
+	switch {
+	case !ok:
+		orig.close()
+		return staticRep{}, false
+	case enc == encIdentity:
+		return orig, true
+	case orig.m.sibling[enc] != "":
+		rep, ok = s.sibling(ctx, name, orig.m, enc)
+	default:
+		rep, ok = s.compressed(ctx, name, orig, enc)
 	}
-	rep, ok := s.sibling(ctx, name, orig.m, enc)
 	if !ok {
-		return orig
+		return orig, true
 	}
 	orig.close()
-	return rep
+	return rep, true
 }
 
 // sibling returns the precompressed sibling in coding enc of the file
@@ -125,7 +135,7 @@ func (s *StaticFS) represent(ctx context.Context, name string, orig staticRep, a
 // it is gone for good, orig's cache entry stops offering it.
 func (s *StaticFS) sibling(ctx context.Context, name string, orig *staticMeta, enc contentEncoding) (rep staticRep, ok bool) {
 	sib := orig.sibling[enc]
-	if m := s.cache.peek(staticKey{name, enc}); m != nil && m.data != nil && s.current(sib, m.ver) {
+	if m := s.cache.peek(staticKey{name: name, enc: enc}); m != nil && m.data != nil && s.current(sib, m.ver) {
 		return staticRep{m: m}, true
 	}
 	f, err := s.fsys.Open(sib)
@@ -168,5 +178,5 @@ func (s *StaticFS) sibling(ctx context.Context, name string, orig *staticMeta, e
 // keep its content.
 func (s *StaticFS) forgetSibling(name string, orig *staticMeta, enc contentEncoding) {
 	s.cache.replace(staticKey{name: name}, orig, s.withoutSibling(orig, enc))
-	s.cache.remove(staticKey{name, enc})
+	s.cache.remove(staticKey{name: name, enc: enc})
 }
