@@ -64,14 +64,34 @@ func NewMux() *Mux { return &Mux{} }
 // away, so "/api/" and "/api" are the same route, and "/" is the catch-all.
 // Options apply to this route only: [WithStripPrefix], [WithRateLimit]
 // (with [WithTrustedProxies] to say which X-Forwarded-For to believe when
-// counting clients) and [WithLogger].
+// counting clients), [WithCompression] and [WithLogger].
+//
+// With [WithCompression] the route compresses its handler's responses on
+// the fly, with gzip or zstd as the client accepts, as they are written:
+// a response is held until MinSize bytes, a flush or its end decide, then
+// streamed, each flush of the handler reaching the client at once (server-
+// sent events stay live). A response is left as it is when it is the
+// answer to a HEAD, a 204, 206 or 304, is encoded already (a backend that
+// compresses), says "Cache-Control: no-transform", is below MinSize by its
+// Content-Length (or in all, when the handler never flushed), or is not of
+// a compressible type; upgrades pass untouched. A compressed response has
+// no Content-Length or Accept-Ranges, a weak ETag, and "Vary:
+// Accept-Encoding", which every response that could have been compressed
+// gets. At most 128 responses of a route are compressed at once, with
+// about 1 MiB of encoder each (gzip; 1.6 MiB for zstd); more are sent as
+// they are. It is off by default, and best left off for routes whose
+// responses mix a secret with text an attacker can put in the same
+// response (a CSRF token beside a reflected query parameter): BREACH
+// guesses such a secret from the compressed sizes, one byte at a time,
+// without breaking TLS. Static files and answers without secrets are
+// safe to compress.
 //
 // Handle panics on a setup mistake, as [net/http.ServeMux.Handle] does: a
 // prefix that does not begin with "/", a prefix already registered, a nil
 // handler, or a malformed option value (a rate limit that is not positive,
-// a burst below 1, a malformed trusted proxy). The panic message starts with
-// "frontdoor: " and names the prefix and the bad value. Handle never fails
-// otherwise.
+// a burst below 1, a malformed trusted proxy, a [Compression] out of
+// range). The panic message starts with "frontdoor: " and names the prefix
+// and the bad value. Handle never fails otherwise.
 func (m *Mux) Handle(prefix string, h http.Handler, opts ...RouteOption) {
 	clean, err := cleanMuxPrefix(prefix)
 	if err != nil {
@@ -90,6 +110,15 @@ func (m *Mux) Handle(prefix string, h http.Handler, opts ...RouteOption) {
 	strip, err := muxStripPrefix(c.stripPrefix, clean)
 	if err != nil {
 		panic(fmt.Sprintf("frontdoor: Mux.Handle(%q): %v", prefix, err))
+	}
+	if c.compression != nil {
+		cc, err := newCompressConfig(*c.compression, compressResponseGzip, compressResponseZstd)
+		if err != nil {
+			panic(fmt.Sprintf("frontdoor: Mux.Handle(%q): %v", prefix, err))
+		}
+		if cc != nil {
+			h = newCompressHandler(h, cc)
+		}
 	}
 	if c.rateLimit != nil {
 		rl, err := newRateLimitHandler(h, *c.rateLimit, c.trustedCIDRs, c.logger)
