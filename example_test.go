@@ -1,6 +1,7 @@
 package frontdoor_test
 
 import (
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -42,6 +43,114 @@ func ExampleNewStaticFS() {
 	// /: 200 text/html; charset=utf-8 | no-cache | "<h1>hello</h1>"
 	// /assets/app.3f9a1c2b.js: 200 text/javascript; charset=utf-8 | public, max-age=31536000, immutable | "console.log('hi')"
 	// /.env: 404 text/plain; charset=utf-8 |  | "404 page not found\n"
+}
+
+func ExampleNewStaticFS_compression() {
+	app := strings.Repeat("export function add(a, b) { return a + b; }\n", 100)
+	site := fstest.MapFS{
+		"app.js":    {Data: []byte(app)},
+		"photo.png": {Data: []byte("\x89PNG\r\n\x1a\n" + strings.Repeat("\x00", 2000))},
+	}
+	static, err := frontdoor.NewStaticFS(site) // compression is on by default
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	for _, tc := range []struct{ path, acceptEncoding string }{
+		{"/app.js", "gzip, deflate, br, zstd"}, // a browser: zstd, made once and kept
+		{"/app.js", "gzip"},
+		{"/app.js", ""},
+		{"/photo.png", "gzip"}, // images are compressed already
+	} {
+		r := httptest.NewRequest("GET", tc.path, nil)
+		r.Header.Set("Accept-Encoding", tc.acceptEncoding)
+		w := httptest.NewRecorder()
+		static.ServeHTTP(w, r)
+		body := w.Body.Bytes()
+		if w.Header().Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(w.Body)
+			if err != nil {
+				log.Fatal(err)
+			}
+			if body, err = io.ReadAll(zr); err != nil {
+				log.Fatal(err)
+			}
+		}
+		fmt.Printf("%-10s %-24q encoding=%q vary=%q smaller=%t\n", tc.path, tc.acceptEncoding,
+			w.Header().Get("Content-Encoding"), w.Header().Get("Vary"), w.Body.Len() < len(site[tc.path[1:]].Data))
+		if string(body) != string(site[tc.path[1:]].Data) && w.Header().Get("Content-Encoding") != "zstd" {
+			fmt.Println("the decoded body is not the file")
+		}
+	}
+	// Output:
+	// /app.js    "gzip, deflate, br, zstd" encoding="zstd" vary="Accept-Encoding" smaller=true
+	// /app.js    "gzip"                   encoding="gzip" vary="Accept-Encoding" smaller=true
+	// /app.js    ""                       encoding="" vary="Accept-Encoding" smaller=false
+	// /photo.png "gzip"                   encoding="" vary="" smaller=false
+}
+
+// WithCompression changes what a StaticFS compresses, or turns it off.
+func ExampleWithCompression() {
+	site := fstest.MapFS{
+		"app.js":   {Data: []byte(strings.Repeat("console.log('x');\n", 100))},
+		"data.csv": {Data: []byte(strings.Repeat("1,2,3\n", 100))},
+	}
+	onlyJS, err := frontdoor.NewStaticFS(site, frontdoor.WithCompression(frontdoor.Compression{
+		MinSize:   1024,                        // below 1 KiB, not worth it
+		Types:     []string{"text/javascript"}, // nothing else
+		ZstdLevel: 3, GzipLevel: 6,             // faster than the default 19 and 9
+	}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	off, err := frontdoor.NewStaticFS(site, frontdoor.WithCompression(frontdoor.Compression{Off: true}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		static *frontdoor.StaticFS
+		path   string
+	}{{"onlyJS", onlyJS, "/app.js"}, {"onlyJS", onlyJS, "/data.csv"}, {"off", off, "/app.js"}} {
+		r := httptest.NewRequest("GET", tc.path, nil)
+		r.Header.Set("Accept-Encoding", "gzip")
+		w := httptest.NewRecorder()
+		tc.static.ServeHTTP(w, r)
+		fmt.Printf("%-6s %-9s encoding=%q\n", tc.name, tc.path, w.Header().Get("Content-Encoding"))
+	}
+	// Output:
+	// onlyJS /app.js   encoding="gzip"
+	// onlyJS /data.csv encoding=""
+	// off    /app.js   encoding=""
+}
+
+// WithCompression on a Mux route compresses a handler's responses as they
+// are written.
+func ExampleWithCompression_route() {
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("ETag", `"v7"`)
+		io.WriteString(w, "[")
+		for i := range 100 {
+			fmt.Fprintf(w, `{"id":%d,"name":"item"},`, i)
+		}
+		io.WriteString(w, "{}]")
+	})
+	mux := frontdoor.NewMux()
+	mux.Handle("/api", api, frontdoor.WithCompression(frontdoor.Compression{}))
+
+	for _, ae := range []string{"gzip", "br"} {
+		r := httptest.NewRequest("GET", "/api/items", nil)
+		r.Header.Set("Accept-Encoding", ae)
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		fmt.Printf("%-4s encoding=%q etag=%s vary=%q content-length=%q\n", ae,
+			w.Header().Get("Content-Encoding"), w.Header().Get("ETag"), w.Header().Get("Vary"),
+			w.Header().Get("Content-Length"))
+	}
+	// Output:
+	// gzip encoding="gzip" etag=W/"v7" vary="Accept-Encoding" content-length=""
+	// br   encoding="" etag="v7" vary="Accept-Encoding" content-length=""
 }
 
 func ExampleNewStaticFS_spaFallback() {

@@ -81,6 +81,7 @@ type browserEvents struct {
 	apiCalls int      // responses to /api/ requests from the gateway's origin
 	foreign  []string // requests to any other origin
 	statuses map[string]int
+	encoding map[string]string // Content-Encoding by path
 }
 
 func (e *browserEvents) listen(origin string) func(ev any) {
@@ -118,6 +119,11 @@ func (e *browserEvents) listen(origin string) func(ev any) {
 				return
 			}
 			e.statuses[u.Path] = int(ev.Response.Status)
+			for k, v := range ev.Response.Headers {
+				if strings.EqualFold(k, "Content-Encoding") {
+					e.encoding[u.Path] = fmt.Sprint(v)
+				}
+			}
 			if u.Scheme+"://"+u.Host == origin && strings.HasPrefix(u.Path, "/api/") && ev.Response.Status == 200 {
 				e.apiCalls++
 			}
@@ -154,7 +160,7 @@ func TestDemoPageInChromium(t *testing.T) {
 
 	// Listen starts the browser (on a context with no deadline, as chromedp
 	// asks) and sees every event of the tab from its first message on.
-	events := &browserEvents{statuses: map[string]int{}}
+	events := &browserEvents{statuses: map[string]int{}, encoding: map[string]string{}}
 	require.NoError(t, chromedp.Listen(ctx, events.listen(base)))
 	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
 	defer cancelTimeout()
@@ -242,6 +248,11 @@ func TestDemoPageInChromium(t *testing.T) {
 	assert.Empty(t, events.problems, "the browser reported no console errors")
 	for _, p := range []string{"/", "/app.js", "/style.css", "/logo.svg"} {
 		assert.Equal(t, 200, events.statuses[p], "status of %s", p)
+	}
+	// StaticFS compresses the frontend by default; the script ran and the
+	// stylesheet applied (above), so the browser decoded them.
+	for _, p := range []string{"/app.js", "/style.css"} {
+		assert.Contains(t, []string{"zstd", "gzip"}, events.encoding[p], "Content-Encoding of %s", p)
 	}
 
 	shot := os.Getenv("E2E_SCREENSHOT")

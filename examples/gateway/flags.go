@@ -21,6 +21,7 @@ type config struct {
 	static   string // "" means the embedded demo frontend
 	strategy string
 	routes   []route
+	compress bool // compress proxied responses
 }
 
 // route is one -route flag.
@@ -47,6 +48,9 @@ const usage = `usage: gateway [flags]
                          unchanged. -route /=URL proxies all.
   -strategy NAME         round-robin | least-conn | random (default round-robin),
                          also p2c, ewma, hash:ip, hash:header:NAME, hash:cookie:NAME
+  -compress              compress proxied responses (gzip/zstd, as the client
+                         accepts); static files are compressed whether or not
+                         this is given
 
 With no -route, three demo backends start on 127.0.0.1 and /api goes to them.
 `
@@ -61,6 +65,7 @@ func parseFlags(args []string, stdout io.Writer) (*config, error) {
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&cfg.static, "static", "", "serve DIR at /")
 	fs.StringVar(&cfg.strategy, "strategy", "round-robin", "load-balancing strategy")
+	fs.BoolVar(&cfg.compress, "compress", false, "compress proxied responses")
 	seen := map[string]bool{}
 	fs.Func("route", "PREFIX=URL[,URL...]", func(v string) error {
 		rt, err := parseRoute(v)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -551,4 +553,68 @@ func TestGatewaySIGTERMStreamEndsInGrace(t *testing.T) {
 	assert.Equal(t, 0, p.wait(t))
 	assert.Less(t, time.Since(closed), streamGrace, "no wait once the last stream ended")
 	assert.NotContains(t, p.stderrText(), "closed upgraded streams")
+}
+
+// gwGetEncoded fetches url with Accept-Encoding ae, leaving the body as
+// sent, and returns the Content-Encoding and the body decoded.
+func gwGetEncoded(t *testing.T, url, ae string) (string, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept-Encoding", ae)
+	resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	var r io.Reader = resp.Body
+	enc := resp.Header.Get("Content-Encoding")
+	switch enc {
+	case "gzip":
+		zr, err := gzip.NewReader(resp.Body)
+		require.NoError(t, err)
+		r = zr
+	case "zstd":
+		zr, err := zstd.NewReader(resp.Body)
+		require.NoError(t, err)
+		defer zr.Close()
+		r = zr
+	}
+	b, err := io.ReadAll(r)
+	require.NoError(t, err)
+	return enc, b
+}
+
+// TestGatewayCompression checks that static files are compressed by
+// default and proxied responses only with -compress.
+func TestGatewayCompression(t *testing.T) {
+	dir := t.TempDir()
+	js := []byte(strings.Repeat("export const answer = () => 42;\n", 200))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "app.js"), js, 0o644))
+	doc := `{"items":[` + strings.Repeat(`{"id":1,"name":"thing"},`, 100) + `{}]}`
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, doc)
+	}))
+	t.Cleanup(backend.Close)
+
+	for _, compress := range []bool{false, true} {
+		args := []string{"-static", dir, "-route", "/api=" + backend.URL}
+		if compress {
+			args = append(args, "-compress")
+		}
+		p := gwStart(t, args...)
+		for _, ae := range []string{"gzip", "zstd"} {
+			enc, body := gwGetEncoded(t, p.url+"/app.js", ae)
+			assert.Equal(t, ae, enc, "static files are compressed by default")
+			assert.Equal(t, js, body)
+			enc, body = gwGetEncoded(t, p.url+"/api/items", ae)
+			assert.Equal(t, doc, string(body))
+			if compress {
+				assert.Equal(t, ae, enc, "-compress compresses proxied responses")
+			} else {
+				assert.Empty(t, enc, "proxied responses are left alone without -compress")
+			}
+		}
+		assert.Equal(t, 0, p.stop(t, syscall.SIGTERM))
+	}
 }

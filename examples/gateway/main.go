@@ -159,7 +159,11 @@ func build(cfg *config, logger *slog.Logger) (*gateway, error) {
 			return nil, fmt.Errorf("-route %s: %v", rt.raw(), trimLibPrefix(err))
 		}
 		g.balancers = append(g.balancers, b)
-		g.mux.Handle(rt.prefix, b)
+		var opts []frontdoor.RouteOption
+		if cfg.compress {
+			opts = append(opts, frontdoor.WithCompression(frontdoor.Compression{}))
+		}
+		g.mux.Handle(rt.prefix, b, opts...)
 		hasRoot = hasRoot || rt.prefix == "/"
 	}
 
