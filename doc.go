@@ -91,4 +91,13 @@
 // requests are retried, within a retry budget (see [RetryPolicy]), so an
 // outage cannot multiply the load. [Balancer.Backends] and
 // [WithOnStateChange] tell what the Balancer sees.
+//
+// # Rate limits
+//
+// A [Mux] route limits each client with [WithRateLimit] (a token bucket per
+// client IP, in this process) or [WithRateLimiter] (any [RateLimiter]; the
+// redisrate module keeps the buckets in Redis, so many gateways hold one
+// limit together). [WithRateLimitKey] counts by an API key or user id
+// instead of the address. A refused request gets 429 with Retry-After and
+// the RateLimit-Policy and RateLimit headers of the IETF httpapi draft.
 package frontdoor

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing/fstest"
 	"time"
 
@@ -647,7 +648,8 @@ func ExampleMux() {
 	// /apix             404
 }
 
-// Each client IP may make 2 requests at once, then 1 a minute.
+// Each client IP may make 2 requests at once, then 1 a minute. The refusal
+// says when to come back and what the policy is.
 func ExampleWithRateLimit() {
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	mux := frontdoor.NewMux()
@@ -659,11 +661,106 @@ func ExampleWithRateLimit() {
 		req.RemoteAddr = "198.51.100.7:40000"
 		mux.ServeHTTP(rec, req)
 		fmt.Printf("%d Retry-After=%q\n", rec.Code, rec.Header().Get("Retry-After"))
+		if rec.Code == http.StatusTooManyRequests {
+			fmt.Println("RateLimit-Policy:", rec.Header().Get("RateLimit-Policy"))
+			fmt.Println("RateLimit:", rec.Header().Get("RateLimit"))
+		}
 	}
 	// Output:
 	// 200 Retry-After=""
 	// 200 Retry-After=""
 	// 429 Retry-After="60"
+	// RateLimit-Policy: "default";q=2;w=120
+	// RateLimit: "default";r=0;t=60
+}
+
+// Each API key has its own quota, whatever address it comes from; requests
+// without one are counted by client address.
+func ExampleWithRateLimitKey() {
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	mux := frontdoor.NewMux()
+	mux.Handle("/api", api, frontdoor.WithRateLimit(rate.Every(time.Minute), 1),
+		frontdoor.WithRateLimitKey(func(r *http.Request) string {
+			// In production, a key your auth middleware has checked.
+			return r.Header.Get("X-Api-Key")
+		}))
+
+	for _, c := range []struct{ addr, key string }{
+		{"198.51.100.7:1", "alice"},
+		{"198.51.100.7:2", "bob"},  // same address, another key
+		{"203.0.113.9:1", "alice"}, // alice again, from elsewhere
+		{"198.51.100.7:3", ""},     // no key: counted by address
+		{"198.51.100.7:4", ""},
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/api/orders", nil)
+		req.RemoteAddr = c.addr
+		if c.key != "" {
+			req.Header.Set("X-Api-Key", c.key)
+		}
+		mux.ServeHTTP(rec, req)
+		fmt.Printf("%-8q %d\n", c.key, rec.Code)
+	}
+	// Output:
+	// "alice"  200
+	// "bob"    200
+	// "alice"  429
+	// ""       200
+	// ""       429
+}
+
+// trialLimiter is a user-written RateLimiter: each key may make n requests
+// in all, a free trial. (For one limit shared by many gateways, see the
+// redisrate module.)
+type trialLimiter struct {
+	mu   sync.Mutex
+	n    int
+	used map[string]int
+}
+
+func (l *trialLimiter) Allow(_ context.Context, key string, cost int) (frontdoor.RateLimitDecision, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d := frontdoor.RateLimitDecision{Limit: l.n, Window: 24 * time.Hour}
+	if l.used[key]+cost > l.n {
+		d.RetryAfter = 24 * time.Hour // try the paid plan tomorrow
+		return d, nil
+	}
+	l.used[key] += cost
+	d.Allowed, d.Remaining = true, l.n-l.used[key]
+	return d, nil
+}
+
+// A route limited by a user-written RateLimiter answers refusals with the
+// same headers as WithRateLimit.
+func ExampleWithRateLimiter() {
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	mux := frontdoor.NewMux()
+	mux.Handle("/api", api, frontdoor.WithRateLimiter(&trialLimiter{n: 2, used: map[string]int{}}))
+
+	for range 3 {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/api/search", nil)
+		req.RemoteAddr = "198.51.100.7:40000"
+		req.Header.Set("Accept", "application/json")
+		mux.ServeHTTP(rec, req)
+		fmt.Println(rec.Code)
+		if rec.Code == http.StatusTooManyRequests {
+			for _, h := range []string{"Retry-After", "RateLimit-Policy", "RateLimit", "Content-Type"} {
+				fmt.Printf("%s: %s\n", h, rec.Header().Get(h))
+			}
+			fmt.Print(rec.Body)
+		}
+	}
+	// Output:
+	// 200
+	// 200
+	// 429
+	// Retry-After: 86400
+	// RateLimit-Policy: "default";q=2;w=86400
+	// RateLimit: "default";r=0;t=86400
+	// Content-Type: application/problem+json
+	// {"type":"about:blank","title":"Too Many Requests","status":429}
 }
 
 // Forwarding options

@@ -19,6 +19,8 @@ type routeConfig struct {
 	trustedCIDRs []string
 	stripPrefix  string
 	rateLimit    *rateLimitConfig
+	rateLimiter  RateLimiter
+	rateLimitKey func(*http.Request) string
 }
 
 // Mux routes each request to the handler whose path prefix matches it, so a
@@ -61,9 +63,10 @@ func NewMux() *Mux { return &Mux{} }
 //
 // prefix must begin with "/"; a trailing slash and dot segments are cleaned
 // away, so "/api/" and "/api" are the same route, and "/" is the catch-all.
-// Options apply to this route only: [WithStripPrefix], [WithRateLimit]
-// (with [WithTrustedProxies] to say which X-Forwarded-For to believe when
-// counting clients) and [WithLogger].
+// Options apply to this route only: [WithStripPrefix], [WithRateLimit] or
+// [WithRateLimiter] (with [WithRateLimitKey] to count by something other
+// than the client address, and [WithTrustedProxies] to say which
+// X-Forwarded-For to believe when counting clients) and [WithLogger].
 //
 // Handle panics on a setup mistake, as [net/http.ServeMux.Handle] does: a
 // prefix that does not begin with "/", a prefix already registered, a nil
@@ -90,13 +93,8 @@ func (m *Mux) Handle(prefix string, h http.Handler, opts ...RouteOption) {
 	if err != nil {
 		panic(fmt.Sprintf("frontdoor: Mux.Handle(%q): %v", prefix, err))
 	}
-	if c.rateLimit != nil {
-		rl, err := newRateLimitHandler(h, *c.rateLimit, c.trustedCIDRs, c.logger)
-		if err != nil {
-			panic(fmt.Sprintf("frontdoor: Mux.Handle(%q): %v", prefix, strings.TrimPrefix(err.Error(), "frontdoor: ")))
-		}
-		h = rl
-	} else if _, err := parseTrustedNets(c.trustedCIDRs); err != nil {
+	h, err = newRateLimitHandler(h, &c, clean)
+	if err != nil {
 		panic(fmt.Sprintf("frontdoor: Mux.Handle(%q): %v", prefix, strings.TrimPrefix(err.Error(), "frontdoor: ")))
 	}
 
