@@ -87,8 +87,8 @@ type rateLimitConfig struct {
 }
 
 // WithRateLimit limits each client of the route to limit requests per second
-// on average, with bursts of up to burst requests (a token bucket,
-// [golang.org/x/time/rate]), counted in this process. A request over the
+// on average, with bursts of up to burst requests (the token bucket of
+// [golang.org/x/time/rate.Limiter]), counted in this process. A request over the
 // limit is not passed on: it gets 429 Too Many Requests with a Retry-After
 // header giving the whole seconds until the client may try again, and the
 // RateLimit-Policy and RateLimit headers of the IETF httpapi draft (see
@@ -130,10 +130,10 @@ func WithRateLimit(limit rate.Limit, burst int) RouteOption {
 // (a backend behind a [Balancer] may send its own).
 //
 // When l fails (Allow returns an error), the request passes if the
-// decision allows it, logging a warning at most once every 10 seconds with
-// how many decisions failed meanwhile, and an Info line once l answers
-// again; otherwise it gets 503 Service Unavailable, since the client did
-// nothing wrong and the gateway cannot serve it now.
+// decision allows it (fail open), else it gets 503 Service Unavailable
+// (fail closed: the client did nothing wrong, the gateway cannot serve it
+// now). Failures are logged at Warn at most once every 10 seconds, with
+// how many decisions failed meanwhile, and recovery once at Info.
 //
 // A nil l, the default, leaves the route unlimited. WithRateLimiter and
 // [WithRateLimit] replace each other; the last one given wins.
