@@ -86,7 +86,9 @@ func mustNew(t testing.TB, c redis.UniversalClient, limit rate.Limit, burst int,
 // in-memory limits each lets through that much, twice in all.
 func TestLimiterSharedAcrossGateways(t *testing.T) {
 	srv := startRedis(t)
-	const limit, burst = 20, 10
+	// The burst takes 2 s to refill, longer than the run: however the
+	// requests are spaced, no refilled token is lost to a full bucket.
+	const limit, burst = 10, 20
 	const run = 1500 * time.Millisecond
 
 	// flood alternates requests between a and b for run and counts the
