@@ -150,8 +150,9 @@ func WithRateLimiter(l RateLimiter) RouteOption {
 // before the route's handler, so an authentication middleware whose user
 // id it reads must wrap the [Mux]. Return keys clients cannot forge (a
 // verified user id, not a raw header) or a client can spend another's
-// quota. Nil, the default, keys by client address. Without [WithRateLimit]
-// or [WithRateLimiter] it has no effect.
+// quota, and hash secrets such as API keys: a shared limiter stores the
+// key (redisrate in a Redis key name). Nil, the default, keys by client
+// address. Without [WithRateLimit] or [WithRateLimiter] it has no effect.
 func WithRateLimitKey(key func(r *http.Request) string) RouteOption {
 	return routeOptionFunc(func(c *routeConfig) { c.rateLimitKey = key })
 }

@@ -61,7 +61,8 @@ const maxWindow = 10 * 365 * 24 * time.Hour
 
 // Limiter is a [frontdoor.RateLimiter] whose buckets live in Redis. It is
 // safe for concurrent use; several routes given the same Limiter share its
-// buckets. It does not own the client: close the client when done.
+// buckets. It does not own the client: close the client when done. Make
+// one with [New]; the zero Limiter fails every decision, open.
 type Limiter struct {
 	client redis.UniversalClient
 	script *redis.Script
@@ -203,6 +204,9 @@ func contextTimeouts(client redis.UniversalClient) bool {
 // error and a decision that allows the request, or refuses it under
 // [WithFailClosed]. cost must be at least 1.
 func (l *Limiter) Allow(ctx context.Context, key string, cost int) (frontdoor.RateLimitDecision, error) {
+	if l.client == nil {
+		return l.failed(errors.New("redisrate: Limiter not made by New"))
+	}
 	if cost < 1 {
 		return l.failed(fmt.Errorf("redisrate: cost %d must be at least 1", cost))
 	}

@@ -529,6 +529,10 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		})
 	}
 
+	d, err := new(Limiter).Allow(context.Background(), "k", 1)
+	assert.EqualError(t, err, "redisrate: Limiter not made by New")
+	assert.True(t, d.Allowed, "the zero Limiter fails open")
+
 	l, err := New(good, 1, 1, nil, WithTimeout(time.Second))
 	require.NoError(t, err, "a nil option is ignored")
 	assert.Equal(t, time.Second, l.cfg.timeout)
