@@ -155,7 +155,8 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // fastStatic returns the StaticFS that answers the clean path p unchanged
 // (the route's handler itself, with no prefix to strip), or nil. It is how
-// the Server's fast path routes.
+// the Server's fast path routes. The handler must be exactly a *StaticFS:
+// a type embedding one has its own ServeHTTP, which must see the request.
 func (m *Mux) fastStatic(p string) *StaticFS {
 	rt, _ := m.match(p)
 	if rt == nil || rt.strip != "" {

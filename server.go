@@ -22,9 +22,16 @@ import (
 // write system call, a large one with sendfile. On a small file this
 // roughly halves the server's CPU time per request.
 //
-// The fast path applies when the wrapped server's Handler is a *[StaticFS]
-// or a *[Mux] whose route for the path is a *StaticFS (with no
-// [WithStripPrefix] or [WithRateLimit]). Everything else goes to the
+// The fast path applies only when the wrapped server's Handler is exactly a
+// *[StaticFS], or exactly a *[Mux] whose route for the path is exactly a
+// *StaticFS (with no [WithStripPrefix] or [WithRateLimit]). Any other
+// handler sees every request through net/http: a type of your own that
+// embeds a *Mux or a *StaticFS, [net/http.StripPrefix],
+// [net/http.TimeoutHandler], a logging or auth middleware. So a wrapper
+// that sets security headers or checks credentials always runs; the price
+// is the fast path, which a Server over it does not use. A wrapper around
+// one route's StaticFS, inside the Mux, costs the fast path of that route
+// only. Everything else goes to the
 // wrapped server: the first request on a connection that the fast path does
 // not answer, and every later one, are read and served by net/http as if
 // it had accepted the connection itself, so other methods, bodies,
@@ -68,7 +75,7 @@ type Server struct {
 }
 
 // fastRouter finds the StaticFS that would answer a clean request path.
-// *Mux and *StaticFS implement it.
+// *Mux and *StaticFS implement it; only fastRouterOf may pick one.
 type fastRouter interface {
 	fastStatic(path string) *StaticFS
 }
@@ -83,11 +90,28 @@ func NewServer(srv *http.Server) (*Server, error) {
 	}
 	s := &Server{srv: srv}
 	s.handoff = newHandoffListener()
-	if r, ok := srv.Handler.(fastRouter); ok && srv.ConnState == nil &&
-		(srv.Protocols == nil || srv.Protocols.HTTP1()) {
-		s.fast = r
+	if srv.ConnState == nil && (srv.Protocols == nil || srv.Protocols.HTTP1()) {
+		s.fast = fastRouterOf(srv.Handler)
 	}
 	return s, nil
+}
+
+// fastRouterOf returns h as a fastRouter if its dynamic type is exactly
+// *Mux or *StaticFS, else nil. A type that embeds one has fastStatic too,
+// by promotion, but its own ServeHTTP (a security header, an auth check)
+// must see every request, so it never gets the fast path.
+func fastRouterOf(h http.Handler) fastRouter {
+	switch h := h.(type) {
+	case *Mux:
+		if h != nil {
+			return h
+		}
+	case *StaticFS:
+		if h != nil {
+			return h
+		}
+	}
+	return nil
 }
 
 // Serve accepts connections on ln and serves them until ln fails or the

@@ -76,7 +76,7 @@ type StaticFS struct {
 	dotfiles []string
 	logger   *slog.Logger
 	cache    *staticCache
-	quick    staticVersioner // fsys, when it comes from OpenDir; else nil
+	quick    *staticDirFS // fsys, when it is exactly what OpenDir returns; else nil
 	hdr      staticHeaders
 }
 
@@ -135,7 +135,7 @@ func NewStaticFS(fsys fs.FS, opts ...StaticOption) (*StaticFS, error) {
 		cache:    newStaticCache(staticCacheEntries, staticMemBudget),
 		hdr:      newStaticHeaders(),
 	}
-	s.quick, _ = fsys.(staticVersioner)
+	s.quick, _ = fsys.(*staticDirFS) // exactly OpenDir's FS, never a wrapper around it
 	return s, nil
 }
 
