@@ -647,6 +647,39 @@ func ExampleMux() {
 	// /apix             404
 }
 
+// A path with a dot segment, raw or percent-encoded, is refused before
+// any route sees it, so a request cannot be routed by one path and read
+// by the backend as another. Other paths reach their route as sent.
+func ExampleMux_dotSegments() {
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "api got %s", r.URL.EscapedPath())
+	})
+	mux := frontdoor.NewMux()
+	mux.Handle("/api/public", api)
+	mux.Handle("/api/private", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "log in first", http.StatusUnauthorized)
+	}))
+
+	for _, path := range []string{
+		"/api/public/x",
+		"/api/public/../private/x",
+		"/api/public/%2e%2e/private/x",
+		"//api//public/a%2Fb",
+	} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		fmt.Printf("%-29s %d %s", path, rec.Code, rec.Body)
+		if rec.Code == http.StatusOK {
+			fmt.Println()
+		}
+	}
+	// Output:
+	// /api/public/x                 200 api got /api/public/x
+	// /api/public/../private/x      400 Bad Request
+	// /api/public/%2e%2e/private/x  400 Bad Request
+	// //api//public/a%2Fb           200 api got //api//public/a%2Fb
+}
+
 // Each client IP may make 2 requests at once, then 1 a minute.
 func ExampleWithRateLimit() {
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
