@@ -61,14 +61,16 @@ func ExampleNewStaticFS_spaFallback() {
 		static.ServeHTTP(w, r)
 		fmt.Printf("%s (Accept: %s): %d %q\n", path, accept, w.Code, w.Body.String())
 	}
-	get("/users/42", "text/html,*/*;q=0.8") // a browser navigation: the app routes it
-	get("/users/42", "application/json")    // an API-style fetch: no page here
-	get("/missing.js", "text/html")         // a missing asset stays missing
+	get("/users/42", "text/html,*/*;q=0.8")       // a browser navigation: the app routes it
+	get("/users/jane.doe", "text/html,*/*;q=0.8") // a dot changes nothing
+	get("/users/42", "application/json")          // an API-style fetch: no page here
+	get("/missing.js", "*/*")                     // a missing script stays missing
 	get("/app.js", "*/*")
 	// Output:
 	// /users/42 (Accept: text/html,*/*;q=0.8): 200 "<div id=app></div>"
+	// /users/jane.doe (Accept: text/html,*/*;q=0.8): 200 "<div id=app></div>"
 	// /users/42 (Accept: application/json): 404 "404 page not found\n"
-	// /missing.js (Accept: text/html): 404 "404 page not found\n"
+	// /missing.js (Accept: */*): 404 "404 page not found\n"
 	// /app.js (Accept: */*): 200 "route()"
 }
 
