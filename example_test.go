@@ -2,13 +2,22 @@ package frontdoor_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing/fstest"
 	"time"
@@ -807,4 +816,97 @@ func ExampleNewServer() {
 	// /         200 <h1>Shop</h1>
 	// /api/cart 200 {"items":2}
 	// http: Server closed
+}
+
+// ServeTLS serves HTTPS as net/http's ServeTLS does: a browser (here a
+// client that offers HTTP/2) gets HTTP/2 through ALPN. With certificates
+// from golang.org/x/crypto/acme/autocert, set the http.Server's TLSConfig
+// to the Manager's TLSConfig() and pass empty file names.
+func ExampleServer_ServeTLS() {
+	dir, err := os.MkdirTemp("", "frontdoor-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	certFile, keyFile, roots := exampleCertificate(dir)
+
+	site := fstest.MapFS{"index.html": {Data: []byte("<h1>Shop</h1>")}}
+	static, err := frontdoor.NewStaticFS(site)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv, err := frontdoor.NewServer(&http.Server{Handler: static, ReadHeaderTimeout: 10 * time.Second})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeTLS(ln, certFile, keyFile) }()
+
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: roots},
+		ForceAttemptHTTP2: true,
+	}}
+	resp, err := client.Get("https://" + ln.Addr().String() + "/")
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.Proto, resp.StatusCode, string(body))
+
+	client.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(<-served)
+	// Output:
+	// HTTP/2.0 200 <h1>Shop</h1>
+	// http: Server closed
+}
+
+// exampleCertificate writes a self-signed certificate for 127.0.0.1 and
+// its key into dir and returns their paths and a pool that trusts it.
+func exampleCertificate(dir string) (certFile, keyFile string, roots *x509.CertPool) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		log.Fatal(err)
+	}
+	roots = x509.NewCertPool()
+	roots.AddCert(cert)
+	return certFile, keyFile, roots
 }
