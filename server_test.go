@@ -623,7 +623,11 @@ func TestServerHandoverKeepsHeaderDeadline(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, conn.SetReadDeadline(start.Add(5*time.Second)))
 		_, err = io.Copy(io.Discard, conn)
-		require.NoError(t, err, "the server closes the connection")
+		if err != nil {
+			// On a loaded machine the sleep may outlast the timeout: the
+			// line then reaches a closed connection, which resets it.
+			require.True(t, isConnReset(err), "the server closes the connection: %v", err)
+		}
 		assert.Less(t, time.Since(start), 600*time.Millisecond, "closed by the first header timeout (%s)", addr)
 	}
 }
