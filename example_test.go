@@ -2,13 +2,22 @@ package frontdoor_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing/fstest"
@@ -62,14 +71,16 @@ func ExampleNewStaticFS_spaFallback() {
 		static.ServeHTTP(w, r)
 		fmt.Printf("%s (Accept: %s): %d %q\n", path, accept, w.Code, w.Body.String())
 	}
-	get("/users/42", "text/html,*/*;q=0.8") // a browser navigation: the app routes it
-	get("/users/42", "application/json")    // an API-style fetch: no page here
-	get("/missing.js", "text/html")         // a missing asset stays missing
+	get("/users/42", "text/html,*/*;q=0.8")       // a browser navigation: the app routes it
+	get("/users/jane.doe", "text/html,*/*;q=0.8") // a dot changes nothing
+	get("/users/42", "application/json")          // an API-style fetch: no page here
+	get("/missing.js", "*/*")                     // a missing script stays missing
 	get("/app.js", "*/*")
 	// Output:
 	// /users/42 (Accept: text/html,*/*;q=0.8): 200 "<div id=app></div>"
+	// /users/jane.doe (Accept: text/html,*/*;q=0.8): 200 "<div id=app></div>"
 	// /users/42 (Accept: application/json): 404 "404 page not found\n"
-	// /missing.js (Accept: text/html): 404 "404 page not found\n"
+	// /missing.js (Accept: */*): 404 "404 page not found\n"
 	// /app.js (Accept: */*): 200 "route()"
 }
 
@@ -648,6 +659,39 @@ func ExampleMux() {
 	// /apix             404
 }
 
+// A path with a dot segment, raw or percent-encoded, is refused before
+// any route sees it, so a request cannot be routed by one path and read
+// by the backend as another. Other paths reach their route as sent.
+func ExampleMux_dotSegments() {
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "api got %s", r.URL.EscapedPath())
+	})
+	mux := frontdoor.NewMux()
+	mux.Handle("/api/public", api)
+	mux.Handle("/api/private", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "log in first", http.StatusUnauthorized)
+	}))
+
+	for _, path := range []string{
+		"/api/public/x",
+		"/api/public/../private/x",
+		"/api/public/%2e%2e/private/x",
+		"//api//public/a%2Fb",
+	} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		fmt.Printf("%-29s %d %s", path, rec.Code, rec.Body)
+		if rec.Code == http.StatusOK {
+			fmt.Println()
+		}
+	}
+	// Output:
+	// /api/public/x                 200 api got /api/public/x
+	// /api/public/../private/x      400 Bad Request
+	// /api/public/%2e%2e/private/x  400 Bad Request
+	// //api//public/a%2Fb           200 api got //api//public/a%2Fb
+}
+
 // Each client IP may make 2 requests at once, then 1 a minute. The refusal
 // says when to come back and what the policy is.
 func ExampleWithRateLimit() {
@@ -869,4 +913,97 @@ func ExampleNewServer() {
 	// /         200 <h1>Shop</h1>
 	// /api/cart 200 {"items":2}
 	// http: Server closed
+}
+
+// ServeTLS serves HTTPS as net/http's ServeTLS does: a browser (here a
+// client that offers HTTP/2) gets HTTP/2 through ALPN. With certificates
+// from golang.org/x/crypto/acme/autocert, set the http.Server's TLSConfig
+// to the Manager's TLSConfig() and pass empty file names.
+func ExampleServer_ServeTLS() {
+	dir, err := os.MkdirTemp("", "frontdoor-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	certFile, keyFile, roots := exampleCertificate(dir)
+
+	site := fstest.MapFS{"index.html": {Data: []byte("<h1>Shop</h1>")}}
+	static, err := frontdoor.NewStaticFS(site)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv, err := frontdoor.NewServer(&http.Server{Handler: static, ReadHeaderTimeout: 10 * time.Second})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeTLS(ln, certFile, keyFile) }()
+
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: roots},
+		ForceAttemptHTTP2: true,
+	}}
+	resp, err := client.Get("https://" + ln.Addr().String() + "/")
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.Proto, resp.StatusCode, string(body))
+
+	client.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(<-served)
+	// Output:
+	// HTTP/2.0 200 <h1>Shop</h1>
+	// http: Server closed
+}
+
+// exampleCertificate writes a self-signed certificate for 127.0.0.1 and
+// its key into dir and returns their paths and a pool that trusts it.
+func exampleCertificate(dir string) (certFile, keyFile string, roots *x509.CertPool) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		log.Fatal(err)
+	}
+	roots = x509.NewCertPool()
+	roots.AddCert(cert)
+	return certFile, keyFile, roots
 }
