@@ -80,19 +80,25 @@ var _ frontdoor.RateLimiter = (*Limiter)(nil)
 
 // config is what Options set.
 type config struct {
-	// timeout bounds one decision. Default 50 ms: a loopback or LAN round
-	// trip takes well under 1 ms, so a decision slower than this means
-	// Redis is in trouble, and the request should not wait for it.
-	timeout time.Duration
-	// failClosed refuses requests Redis cannot decide. Default false: they
-	// pass, since a limiter that is down should not take the site with it.
-	failClosed bool
-	// prefix starts every key. Default "frontdoor:ratelimit:".
-	prefix string
+	timeout    time.Duration // bounds one decision
+	failClosed bool          // refuse what Redis cannot decide
+	prefix     string        // starts every key
 }
 
+// defaultConfig is the configuration of New with no options.
 func defaultConfig() config {
 	return config{timeout: 50 * time.Millisecond, prefix: "frontdoor:ratelimit:"}
+}
+
+// validate checks the options once, naming the first bad one.
+func (c *config) validate() error {
+	if c.timeout <= 0 {
+		return fmt.Errorf("redisrate: WithTimeout(%v): must be positive", c.timeout)
+	}
+	if strings.ContainsAny(c.prefix, "{}") {
+		return fmt.Errorf("redisrate: WithPrefix(%q): must not contain braces", c.prefix)
+	}
+	return nil
 }
 
 // An Option configures a [Limiter] in [New].
@@ -104,9 +110,11 @@ type optionFunc func(*config)
 
 func (f optionFunc) apply(c *config) { f(c) }
 
-// WithTimeout bounds how long one decision waits for Redis (50 ms by
-// default); past it, the request passes or, with [WithFailClosed], is
-// refused. d must be positive.
+// WithTimeout bounds how long one decision waits for Redis; past it, the
+// request passes or, with [WithFailClosed], is refused. The default, 50 ms,
+// is far above a LAN round trip (well under 1 ms): a decision that slow
+// means Redis is in trouble, and requests should not wait for it. d must
+// be positive.
 func WithTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.timeout = d })
 }
@@ -114,7 +122,7 @@ func WithTimeout(d time.Duration) Option {
 // WithFailClosed refuses the requests Redis cannot decide in time, or at
 // all: the route answers them 503 Service Unavailable (not 429: the client
 // is not over its limit, the gateway cannot tell). By default they pass
-// unlimited.
+// unlimited: a limiter that is down should not take the site with it.
 func WithFailClosed() Option {
 	return optionFunc(func(c *config) { c.failClosed = true })
 }
@@ -165,11 +173,8 @@ func New(client redis.UniversalClient, limit rate.Limit, burst int, opts ...Opti
 	if window > float64(maxWindow) {
 		return nil, fmt.Errorf("redisrate: burst %d at limit %v takes longer than ten years to refill", burst, float64(limit))
 	}
-	if cfg.timeout <= 0 {
-		return nil, fmt.Errorf("redisrate: WithTimeout(%v): must be positive", cfg.timeout)
-	}
-	if strings.ContainsAny(cfg.prefix, "{}") {
-		return nil, fmt.Errorf("redisrate: WithPrefix(%q): must not contain braces", cfg.prefix)
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	l := &Limiter{
 		client:   client,
