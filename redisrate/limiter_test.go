@@ -208,7 +208,9 @@ func TestLimiterFailsOpenWhenRedisStops(t *testing.T) {
 	require.Equal(t, 429, get(gw, "192.0.2.1").Code, "Redis limits before it stops")
 
 	srv.stop()
-	for i := range 50 {
+	// 20 decisions of at most 200 ms each stay within the 10 s between
+	// two warnings.
+	for i := range 20 {
 		start := time.Now()
 		rec := get(gw, "192.0.2.1")
 		took := time.Since(start)
@@ -218,7 +220,7 @@ func TestLimiterFailsOpenWhenRedisStops(t *testing.T) {
 		require.Less(t, took, timeout+time.Second, "request %d waited past the timeout", i)
 	}
 	assert.Equal(t, []string{"WARN frontdoor: rate limiter failed; requests pass unlimited"}, log.atLeast(slog.LevelInfo),
-		"one warning for 50 failed decisions")
+		"one warning for 20 failed decisions")
 }
 
 // TestLimiterFailsFastWithoutRetries stops Redis under a limiter whose
@@ -324,10 +326,13 @@ func TestLimiterResumesAfterRedisRestart(t *testing.T) {
 	// is limited again.
 	require.Eventually(t, func() bool { return get(gw, "192.0.2.1").Code == 429 }, 15*time.Second, 20*time.Millisecond,
 		"limiting resumes without a restart of the gateway")
-	assert.Equal(t, []string{
-		"WARN frontdoor: rate limiter failed; requests pass unlimited",
-		"INFO frontdoor: rate limiter answers again",
-	}, log.atLeast(slog.LevelInfo))
+	// A warning when Redis went away, a line when it came back (more, if
+	// the wait outlasted the 10 s between warnings or a stale connection
+	// failed once more).
+	lines := log.atLeast(slog.LevelInfo)
+	require.GreaterOrEqual(t, len(lines), 2)
+	assert.Equal(t, "WARN frontdoor: rate limiter failed; requests pass unlimited", lines[0])
+	assert.Equal(t, "INFO frontdoor: rate limiter answers again", lines[len(lines)-1])
 }
 
 // TestLimiterKeysExpire checks that a bucket's key expires when the bucket
