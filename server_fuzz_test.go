@@ -70,6 +70,9 @@ func FuzzServerAnyInput(f *testing.F) {
 		"GET /style.css HTTP/1.1\nHost: front\n\n",
 		"GET /lib.js HTTP/1.1\r\nHost: front\r\nAccept-Encoding: gzip\r\n\r\nGET /lib.js HTTP/1.1\r\nHost: front\r\nAccept-Encoding: zstd\r\n\r\n",
 		"GET /lib.css HTTP/1.1\r\nHost: front\r\nAccept-Encoding: identity;q=0, gzip\r\n\r\nGET /lib.js HTTP/1.1\r\nHost: front\r\nAccept-Encoding: identity;q=0\r\n\r\n",
+		"GET /style.css HTTP/1.1\r\nHost: front\r\n\r\nGET /sub/%2e%2E/style.css HTTP/1.1\r\nHost: front\r\n\r\nGET / HTTP/1.1\r\nHost: front\r\n\r\n",
+		"GET * HTTP/1.1\r\nHost: front\r\n\r\nGET / HTTP/1.1\r\nHost: front\r\n\r\n",
+		"OPTIONS * HTTP/1.1\r\nHost: front\r\n\r\nGET /sub/./ HTTP/1.1\r\nHost: front\r\n\r\n",
 	} {
 		f.Add(seed)
 	}
