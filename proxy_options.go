@@ -133,6 +133,14 @@ func (c *proxyConfig) newTransport() *http.Transport {
 	return t
 }
 
+// http1Only reports whether backends are spoken to in HTTP/1.1 only, by
+// the backend client; WithProtocols enabling HTTP/2 keeps net/http's
+// Transport.
+func (c *proxyConfig) http1Only() bool {
+	p := c.protocols
+	return p == nil || p.HTTP1() && !p.HTTP2() && !p.UnencryptedHTTP2()
+}
+
 // errorLog returns the *log.Logger that ReverseProxy writes its own
 // complaints to: Debug records of logger, since they are per-request.
 func errorLog(logger *slog.Logger) *log.Logger {

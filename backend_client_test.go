@@ -1,0 +1,468 @@
+package frontdoor
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// backendTestLogs counts what a test's logs received: slog records of the
+// Balancer by level, and lines of the standard logger (net/http's
+// Transport logs through it) and of the front server's ErrorLog.
+type backendTestLogs struct {
+	mu     sync.Mutex
+	levels map[slog.Level]int
+	msgs   []string
+	std    bytes.Buffer // the standard logger and the front's ErrorLog
+}
+
+func (l *backendTestLogs) Enabled(context.Context, slog.Level) bool { return true }
+func (l *backendTestLogs) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *backendTestLogs) WithGroup(string) slog.Handler            { return l }
+func (l *backendTestLogs) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.levels[r.Level]++
+	if r.Level >= slog.LevelInfo {
+		l.msgs = append(l.msgs, r.Message)
+	}
+	return nil
+}
+
+func (l *backendTestLogs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.std.Write(p)
+}
+
+// loud returns the slog records at Info or above and the lines logged
+// through the standard logger or the front's ErrorLog.
+func (l *backendTestLogs) loud() (records []string, lines []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s := strings.TrimSpace(l.std.String()); s != "" {
+		lines = strings.Split(s, "\n")
+	}
+	return append([]string(nil), l.msgs...), lines
+}
+
+// newBackendTestFront starts a front server for a Balancer over backend,
+// whose logs, the front's ErrorLog and the standard logger go to the
+// returned counter for the rest of the test.
+func newBackendTestFront(t *testing.T, backend string, opts ...BalancerOption) (*httptest.Server, *backendTestLogs) {
+	t.Helper()
+	logs := &backendTestLogs{levels: make(map[slog.Level]int)}
+	prev := log.Writer()
+	log.SetOutput(logs)
+	t.Cleanup(func() { log.SetOutput(prev) })
+	opts = append([]BalancerOption{WithLogger(slog.New(logs))}, opts...)
+	b, err := NewBalancer([]string{backend}, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	front := httptest.NewUnstartedServer(b)
+	front.Config.ErrorLog = log.New(logs, "front: ", 0)
+	front.Start()
+	t.Cleanup(front.Close)
+	return front, logs
+}
+
+// newBackendTestHostile starts a raw backend that answers each request with
+// answer(id), the id being the request's "id" query parameter, written in
+// one piece, then waits for pause (if any) and writes after.
+func newBackendTestHostile(t *testing.T, answer func(id string) string, pause time.Duration, after string) string {
+	t.Helper()
+	return newProxyTestRawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, req.Body)
+			if _, err := io.WriteString(c, answer(req.URL.Query().Get("id"))); err != nil {
+				return
+			}
+			if after != "" {
+				time.Sleep(pause)
+				if _, err := io.WriteString(c, after); err != nil {
+					return
+				}
+			}
+		}
+	})
+}
+
+// backendTestLength answers "id:<id>" with a Content-Length.
+func backendTestLength(id string) string {
+	body := "id:" + id
+	return "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+}
+
+// backendTestChunked answers "id:<id>" in one chunk.
+func backendTestChunked(id string) string {
+	body := "id:" + id
+	return fmt.Sprintf("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(body), body)
+}
+
+const backendTestSmuggled = "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nSMUGGLED"
+
+// backendTestHammer sends requests from clients concurrent clients, each
+// tagged with a unique id, and checks that every client gets its own answer
+// (its id in the body or in X-Id) or a 502, never anything else. It returns
+// how many got their answer.
+func backendTestHammer(t *testing.T, front string, clients, each int, pace time.Duration) int {
+	t.Helper()
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			tr := &http.Transport{DisableCompression: true}
+			defer tr.CloseIdleConnections()
+			client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+			for i := range each {
+				id := fmt.Sprintf("c%d-r%d", c, i)
+				res, err := client.Get(front + "/?id=" + id)
+				if !assert.NoError(t, err) {
+					return
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode < 300 && (string(body) == "id:"+id || res.Header.Get("X-Id") == id) {
+					ok.Add(1)
+				} else {
+					assert.Equal(t, http.StatusBadGateway, res.StatusCode,
+						"client %s got another answer: %q", id, body)
+				}
+				time.Sleep(pace)
+			}
+		})
+	}
+	wg.Wait()
+	return int(ok.Load())
+}
+
+func TestBackendClientNeverCrossesResponses(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		answer func(id string) string
+		after  string
+	}{
+		{"content-length then a second response", func(id string) string { return backendTestLength(id) + backendTestSmuggled }, ""},
+		{"an answer sent twice", func(id string) string { return backendTestLength(id) + backendTestLength(id) }, ""},
+		{"chunked then extra bytes", func(id string) string { return backendTestChunked(id) + backendTestSmuggled }, ""},
+		{"chunked then a stray CRLF", func(id string) string { return backendTestChunked(id) + "\r\n" }, ""},
+		{"204 with a body", func(id string) string {
+			return "HTTP/1.1 204 No Content\r\nX-Id: " + id + "\r\n\r\n" + backendTestLength(id)
+		}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			backend := newBackendTestHostile(t, tt.answer, 0, tt.after)
+			front, logs := newBackendTestFront(t, backend)
+			got := backendTestHammer(t, front.URL, 8, 100, 0)
+			assert.Positive(t, got, "honest answers pass")
+			records, lines := logs.loud()
+			assert.LessOrEqual(t, len(records), 1, "stray bytes are logged once a minute at most: %q", records)
+			assert.Empty(t, lines, "nothing on the standard logger or the ErrorLog")
+		})
+	}
+}
+
+func TestBackendClientStrayBytesOnIdleConnection(t *testing.T) {
+	// Some milliseconds after each answer the backend sends bytes nobody
+	// asked for. A connection that holds them is never used again, and
+	// they are not logged one line per connection.
+	backend := newBackendTestHostile(t, backendTestLength, 2*time.Millisecond, "XSTRAY\r\n")
+	front, logs := newBackendTestFront(t, backend)
+	got := backendTestHammer(t, front.URL, 4, 10, 20*time.Millisecond)
+	assert.Positive(t, got)
+	records, lines := logs.loud()
+	assert.LessOrEqual(t, len(records), 1, "%q", records)
+	assert.Empty(t, lines, "no \"Unsolicited response\" line per connection")
+}
+
+func TestBackendClientStrayBytesAreNotReused(t *testing.T) {
+	// Sequential requests: each connection that received stray bytes while
+	// idle is closed before the next request, which gets a new one.
+	var accepted atomic.Int32
+	backend := newProxyTestRawBackend(t, func(c net.Conn) {
+		accepted.Add(1)
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.WriteString(c, backendTestLength(req.URL.Query().Get("id")))
+			time.Sleep(time.Millisecond)
+			io.WriteString(c, backendTestSmuggled)
+		}
+	})
+	env := newProxyTestEnv(t, backend)
+	for i := range 3 {
+		time.Sleep(20 * time.Millisecond) // the stray bytes are there
+		res, body := env.get(t, "/?id="+strconv.Itoa(i))
+		assert.Equal(t, http.StatusOK, res.StatusCode)
+		assert.Equal(t, "id:"+strconv.Itoa(i), body)
+	}
+	assert.Equal(t, int32(3), accepted.Load(), "one connection per request")
+	assert.Equal(t, int64(2), env.f.client.strayCount.Load())
+}
+
+func TestBackendClientMalformedResponsesAre502(t *testing.T) {
+	for _, tt := range []struct {
+		name, give string
+	}{
+		{"space before the colon", "HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nokEXTRA"},
+		{"status 600", "HTTP/1.1 600 Big\r\nContent-Length: 2\r\n\r\nok"},
+		{"status 999", "HTTP/1.1 999 Huge\r\nContent-Length: 2\r\n\r\nok"},
+		{"status 99", "HTTP/1.1 099 Small\r\nContent-Length: 2\r\n\r\nok"},
+		{"status of four digits", "HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok"},
+		{"conflicting lengths", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!"},
+		{"length and chunked", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"},
+		{"gzip transfer coding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"},
+		{"folded header", "HTTP/1.1 200 OK\r\nX-A: 1\r\n 2\r\nContent-Length: 2\r\n\r\nok"},
+		{"not HTTP", "SSH-2.0-OpenSSH_9.6\r\n\r\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			backend := newProxyTestRawBackend(t, func(c net.Conn) {
+				if proxyTestReadRequest(bufio.NewReader(c)) == nil {
+					io.WriteString(c, tt.give)
+				}
+			})
+			env := newProxyTestEnv(t, backend)
+			res, body := env.get(t, "/")
+			assert.Equal(t, http.StatusBadGateway, res.StatusCode)
+			assert.Equal(t, "Bad Gateway\n", body)
+			assert.ErrorIs(t, env.lastErr(t), ErrBroken)
+		})
+	}
+}
+
+// backendTestRawExchange sends a raw request to addr and returns all bytes
+// of the answer, up to the server's close.
+func backendTestRawExchange(t *testing.T, addr, request string) string {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(conn, request)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(conn)
+	return string(b)
+}
+
+func TestBackendClientEarlyHintsOnlyToHTTP11(t *testing.T) {
+	backend := newProxyTestRawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for proxyTestReadRequest(br) == nil {
+			io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"+
+				"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	front, _ := newBackendTestFront(t, backend)
+	addr := front.Listener.Addr().String()
+
+	got := backendTestRawExchange(t, addr, "GET / HTTP/1.0\r\nHost: front\r\n\r\n")
+	assert.True(t, strings.HasPrefix(got, "HTTP/1.0 200 OK\r\n"), "an HTTP/1.0 client gets no 1xx (RFC 9110 §15.2): %q", got)
+	assert.NotContains(t, got, "103")
+
+	got = backendTestRawExchange(t, addr, "GET / HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n")
+	assert.True(t, strings.HasPrefix(got, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\n"),
+		"an HTTP/1.1 client gets it: %q", got)
+}
+
+func TestBackendClientForwardsRequestTrailers(t *testing.T) {
+	type seen struct {
+		body    string
+		trailer http.Header
+	}
+	got := make(chan seen, 1)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{string(b), r.Trailer.Clone()}
+	}))
+	t.Cleanup(backend.Close)
+	front, _ := newBackendTestFront(t, backend.URL)
+	res := backendTestRawExchange(t, front.Listener.Addr().String(),
+		"POST /up HTTP/1.1\r\nHost: front\r\nConnection: close\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n"+
+			"5\r\nhello\r\n0\r\nX-Checksum: abc\r\nX-Undeclared: 1\r\nContent-Length: 99\r\n\r\n")
+	assert.True(t, strings.HasPrefix(res, "HTTP/1.1 200 OK\r\n"), res)
+	s := <-got
+	assert.Equal(t, "hello", s.body)
+	assert.Equal(t, "abc", s.trailer.Get("X-Checksum"), "declared trailer")
+	assert.Equal(t, "1", s.trailer.Get("X-Undeclared"), "undeclared trailer")
+	assert.Empty(t, s.trailer.Get("Content-Length"), "never a framing field")
+}
+
+func TestBackendClientExpectContinueRefused(t *testing.T) {
+	// The backend refuses the upload before asking for it: the body is
+	// never sent, and the connection, whose request is incomplete, is
+	// closed.
+	bodyBytes := make(chan int64, 1)
+	backend := newProxyTestRawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n")
+		n, _ := io.Copy(io.Discard, br) // until the proxy closes
+		bodyBytes <- n
+	})
+	front, _ := newBackendTestFront(t, backend)
+	req, _ := http.NewRequest(http.MethodPut, front.URL+"/up", strings.NewReader(strings.Repeat("x", 1000)))
+	req.Header.Set("Expect", "100-continue")
+	tr := &http.Transport{ExpectContinueTimeout: 5 * time.Second}
+	t.Cleanup(tr.CloseIdleConnections)
+	res, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusExpectationFailed, res.StatusCode)
+	select {
+	case n := <-bodyBytes:
+		assert.Zero(t, n, "no body byte reached the backend")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection was kept")
+	}
+}
+
+// backendTestArmConn fails its writes before writing a byte once armed, as
+// a reused connection the backend has reset does.
+type backendTestArmConn struct {
+	net.Conn
+	armed atomic.Bool
+}
+
+func (c *backendTestArmConn) Write(p []byte) (int, error) {
+	if c.armed.Load() {
+		return 0, &net.OpError{Op: "write", Net: "tcp", Err: io.ErrClosedPipe}
+	}
+	return c.Conn.Write(p)
+}
+
+func TestBackendClientRetriesDeadReusedConnection(t *testing.T) {
+	backend, seen := newProxyTestRecorder(t)
+	var mu sync.Mutex
+	var conns []*backendTestArmConn
+	var bc balancerConfig
+	bc.proxy.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		ac := &backendTestArmConn{Conn: c}
+		mu.Lock()
+		conns = append(conns, ac)
+		mu.Unlock()
+		return ac, nil
+	}
+	env := newProxyTestEnvFromConfig(t, backend.URL, &bc)
+	res, _ := env.get(t, "/")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	proxyTestNext(t, seen)
+	require.NoError(t, env.lastErr(t))
+
+	mu.Lock()
+	conns[0].armed.Store(true)
+	mu.Unlock()
+	res, body := env.get(t, "/again")
+	assert.Equal(t, http.StatusOK, res.StatusCode, "a bodiless request goes again on a new connection")
+	assert.Equal(t, "ok", body)
+	assert.NoError(t, env.lastErr(t))
+	assert.Equal(t, "/again", proxyTestNext(t, seen).requestURI)
+	mu.Lock()
+	assert.Len(t, conns, 2)
+	mu.Unlock()
+}
+
+func TestBackendClientRetriesIdempotentOnSilentClose(t *testing.T) {
+	// The backend takes the second request on a connection and closes it
+	// without a byte of answer, as a server closing an idle connection
+	// at that moment does.
+	var requests atomic.Int32
+	backend := newProxyTestRawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for n := 0; ; n++ {
+			if proxyTestReadRequest(br) != nil {
+				return
+			}
+			requests.Add(1)
+			if n == 1 {
+				return // closes
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	env := newProxyTestEnv(t, backend)
+	res, _ := env.get(t, "/")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.NoError(t, env.lastErr(t))
+
+	res, body := env.get(t, "/")
+	assert.Equal(t, http.StatusOK, res.StatusCode, "a GET is sent again on a new connection")
+	assert.Equal(t, "ok", body)
+	assert.NoError(t, env.lastErr(t))
+	assert.Equal(t, int32(3), requests.Load())
+
+	req, _ := http.NewRequest(http.MethodPost, env.front.URL+"/", nil)
+	res, _ = env.do(t, req)
+	assert.Equal(t, http.StatusBadGateway, res.StatusCode, "a POST is not")
+	assert.ErrorIs(t, env.lastErr(t), ErrBroken)
+}
+
+func TestBackendClientTLSBytesPastResponse(t *testing.T) {
+	// A TLS record carries the end of a response and stray bytes after
+	// it: they wait inside the TLS layer, where only tlsDrained sees them.
+	cert := httptest.NewUnstartedServer(http.NotFoundHandler())
+	cert.StartTLS()
+	t.Cleanup(cert.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var accepted atomic.Int32
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	body := strings.Repeat("b", 10000) // larger than the read buffer
+	wg.Go(func() {
+		for {
+			raw, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			wg.Go(func() {
+				c := tls.Server(raw, cert.TLS)
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for proxyTestReadRequest(br) == nil {
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n"+body+"EXTRA")
+				}
+			})
+		}
+	})
+	tlsConf := cert.Client().Transport.(*http.Transport).TLSClientConfig
+	env := newProxyTestEnv(t, "https://"+ln.Addr().String(), WithTLSClientConfig(tlsConf))
+	for range 2 {
+		res, got := env.get(t, "/")
+		assert.Equal(t, http.StatusOK, res.StatusCode)
+		assert.Equal(t, body, got)
+	}
+	assert.Equal(t, int32(2), accepted.Load(), "the first connection was not reused")
+	assert.Equal(t, int64(2), env.f.client.strayCount.Load())
+}
