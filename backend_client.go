@@ -451,6 +451,8 @@ func (x *backendExchange) response() (*http.Response, error) {
 	res.Close = h.close
 	if h.chunked {
 		delete(res.Header, "Transfer-Encoding")
+	}
+	if h.framing == framingChunked {
 		res.TransferEncoding = []string{"chunked"}
 		if v, ok := res.Header["Trailer"]; ok {
 			res.Trailer = declaredTrailers(v)

@@ -68,6 +68,19 @@
 // allows more. Error responses never carry backend addresses or Go error
 // text.
 //
+// A Balancer speaks HTTP/1.1 to its backends through a client of its own,
+// not net/http's Transport, so that no backend response can reach a client
+// but the one that asked: a pooled connection is reused only when the
+// backend sent exactly what its response's framing says, and is closed if
+// any byte is left beyond it, as nginx does ("upstream sent more data than
+// specified"). A backend with a Content-Length or response-splitting bug
+// thus cannot hand one client's answer to another. Responses that could
+// be framed two ways (a status outside 100-599, a field name followed by
+// space before its colon, conflicting Content-Length values, a transfer
+// coding other than chunked) are answered 502, and 1xx interim responses
+// are forwarded to HTTP/1.1 and HTTP/2 clients only. [WithTransport] and
+// HTTP/2 ([WithProtocols]) use net/http's Transport instead.
+//
 // # Strategies
 //
 // A [Strategy] picks one backend among those the Balancer hands it: the
