@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -473,4 +474,133 @@ func TestBackendClientTLSBytesPastResponse(t *testing.T) {
 	}
 	assert.Equal(t, int32(2), accepted.Load(), "the first connection was not reused")
 	assert.Equal(t, int64(2), env.f.client.strayCount.Load())
+}
+
+// backendTestRecorder is a raw backend that records each request as the
+// bytes of its head and its decoded body, and answers 200 "ok".
+func backendTestRecorder(t *testing.T) (string, chan [2]string) {
+	t.Helper()
+	seen := make(chan [2]string, 16)
+	url := newProxyTestRawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			var head bytes.Buffer
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				head.WriteString(line)
+				if line == "\r\n" {
+					break
+				}
+			}
+			req, err := http.ReadRequest(bufio.NewReader(io.MultiReader(bytes.NewReader(head.Bytes()), br)))
+			if err != nil {
+				return
+			}
+			body, _ := io.ReadAll(req.Body)
+			if len(req.Trailer) > 0 {
+				body = append(body, fmt.Sprintf(" trailer %v", req.Trailer)...)
+			}
+			seen <- [2]string{head.String(), string(body)}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	return url, seen
+}
+
+func TestBackendClientWritesWhatTransportWrites(t *testing.T) {
+	// The backend sees the same bytes from the backend client as from
+	// net/http's Transport under the same ReverseProxy: same fields, same
+	// order. Bodies are compared decoded, since chunk sizes follow reads.
+	backend, seen := backendTestRecorder(t)
+	ours, _ := newBackendTestFront(t, backend)
+	tr := &http.Transport{DisableCompression: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	theirs, _ := newBackendTestFront(t, backend, WithTransport(tr))
+	requests := []string{
+		"GET /a%2Fb/c?x=1&y=%zz HTTP/1.1\r\nHost: site\r\nAccept: */*\r\nX-Multi: 1\r\nX-Multi: 2\r\nUser-Agent: curl/8\r\n\r\n",
+		"GET /p? HTTP/1.1\r\nHost: site\r\nCookie: a=1\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nTE: trailers\r\n\r\n",
+		"HEAD / HTTP/1.1\r\nHost: site\r\n\r\n",
+		"DELETE /d HTTP/1.1\r\nHost: site\r\n\r\n",
+		"POST /empty HTTP/1.1\r\nHost: site\r\nContent-Length: 0\r\n\r\n",
+		"PUT /up HTTP/1.1\r\nHost: site\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello",
+		"POST /chunks HTTP/1.1\r\nHost: site\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n" +
+			"3\r\nabc\r\n2\r\nde\r\n0\r\nX-Sum: 5\r\n\r\n",
+		"GET /old HTTP/1.0\r\nHost: site\r\n\r\n",
+	}
+	for _, raw := range requests {
+		var got [2][2]string
+		for i, front := range []*httptest.Server{ours, theirs} {
+			conn, err := net.Dial("tcp", front.Listener.Addr().String())
+			require.NoError(t, err)
+			require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+			_, err = io.WriteString(conn, raw)
+			require.NoError(t, err)
+			method, _, _ := strings.Cut(raw, " ")
+			res, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
+			require.NoError(t, err, raw)
+			res.Body.Close()
+			conn.Close()
+			assert.Equal(t, http.StatusOK, res.StatusCode, raw)
+			select {
+			case got[i] = <-seen:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("backend saw nothing of %q", raw)
+			}
+		}
+		assert.Equal(t, got[1], got[0], "request %q", raw)
+	}
+}
+
+func TestBackendClientHeaderTimeoutCountsFromBodyEnd(t *testing.T) {
+	// The wait for response headers starts once the body went out: a slow
+	// upload is not a slow backend, a backend silent after it is.
+	backend := newProxyTestRawBackend(t, func(c net.Conn) {
+		proxyTestReadRequest(bufio.NewReader(c))
+		io.Copy(io.Discard, c) // never answers
+	})
+	env := newProxyTestEnv(t, backend, WithResponseHeaderTimeout(300*time.Millisecond))
+	pr, pw := io.Pipe()
+	go func() {
+		for range 4 { // 600 ms of upload, twice the timeout
+			time.Sleep(150 * time.Millisecond)
+			pw.Write([]byte("part"))
+		}
+		pw.Close()
+	}()
+	req, _ := http.NewRequest(http.MethodPost, env.front.URL+"/", pr)
+	start := time.Now()
+	res, _ := env.do(t, req)
+	assert.Equal(t, http.StatusGatewayTimeout, res.StatusCode)
+	assert.GreaterOrEqual(t, time.Since(start), 900*time.Millisecond, "upload plus timeout")
+	assert.ErrorIs(t, env.lastErr(t), ErrTimeout)
+}
+
+func TestBackendClientLeavesNoGoroutine(t *testing.T) {
+	baseline := runtime.NumGoroutine()
+	func() {
+		backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			io.WriteString(w, "ok")
+		}))
+		defer backend.Close()
+		front, _ := newBackendTestFront(t, backend.URL)
+		client := front.Client()
+		for _, body := range []io.Reader{nil, strings.NewReader("sized"), &proxyTestCountingBody{r: strings.NewReader("chunked")}} {
+			req, _ := http.NewRequest(http.MethodPost, front.URL+"/", body)
+			res, err := client.Do(req)
+			require.NoError(t, err)
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+		client.CloseIdleConnections()
+		front.Close()
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > baseline && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.LessOrEqual(t, runtime.NumGoroutine(), baseline, "no writer, timer or pool goroutine is left")
 }
