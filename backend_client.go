@@ -94,6 +94,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -144,7 +145,7 @@ var _ http.RoundTripper = (*backendClient)(nil)
 func newBackendClient(target *url.URL, cfg *proxyConfig, logger *slog.Logger) (*backendClient, error) {
 	host := removeZone(target.Host)
 	if !validRequestHost(host) {
-		return nil, errors.New("frontdoor: backend host must be ASCII")
+		return nil, fmt.Errorf("frontdoor: backend %q: host must be ASCII (its punycode form)", target.Redacted())
 	}
 	port := target.Port()
 	if port == "" {

@@ -604,3 +604,13 @@ func TestBackendClientLeavesNoGoroutine(t *testing.T) {
 	}
 	assert.LessOrEqual(t, runtime.NumGoroutine(), baseline, "no writer, timer or pool goroutine is left")
 }
+
+func TestBackendClientRefusesNonASCIIHost(t *testing.T) {
+	_, err := NewBalancer([]string{"http://bücher.example"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cher.example")
+	assert.Contains(t, err.Error(), "punycode")
+	b, err := NewBalancer([]string{"http://xn--bcher-kva.example"})
+	require.NoError(t, err)
+	b.Close()
+}
