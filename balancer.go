@@ -50,6 +50,14 @@ func WithWeights(weights ...int) BalancerOption {
 // backend when that is safe (see [RetryPolicy]). When no backend is eligible
 // it answers 503; when every attempt failed, 502 (504 for a timeout).
 //
+// The path and query go to the backend as the client sent them, byte for
+// byte ("//" and "%2F" included), after the backend URL's own path. A path
+// with a dot segment ("/a/../b", "/a/%2e%2e/b"; see [Mux] for the whole
+// rule) is refused with 400 Bad Request instead, so that what a backend
+// resolves is what a route in front of it matched. To forward without a
+// leading prefix, mount the Balancer on a Mux route with [WithStripPrefix],
+// or behind [net/http.StripPrefix].
+//
 // The backend set is an immutable snapshot replaced atomically by
 // [Balancer.SetBackends]: serving a request takes no lock. A Balancer is safe
 // for concurrent use and must not be copied. The zero Balancer has no
@@ -177,10 +185,15 @@ func (c *balancerConfig) validate(n int) error {
 // ServeHTTP forwards r to a backend, retrying on another one when the
 // [RetryPolicy] allows, and answers 503/502/504 itself when no attempt
 // produced a response. CONNECT is answered 405 before any backend is
-// picked: this is a reverse proxy, not a tunnel.
+// picked: this is a reverse proxy, not a tunnel. A path with a dot
+// segment, and an asterisk-form target, are answered 400 by the rule of
+// [Mux]: the Balancer applies it too, for when no Mux is in front.
 func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodConnect {
 		writeProxyMethodNotAllowed(w)
+		return
+	}
+	if refuseRequestTarget(w, r) {
 		return
 	}
 	s := b.set.Load()

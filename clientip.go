@@ -47,17 +47,18 @@ func (t trustedNets) contains(a netip.Addr) bool {
 }
 
 // peerAddr returns the address of the TCP peer of r, or the zero Addr when
-// RemoteAddr is not an IP (a unix socket, a test that left it empty).
-func peerAddr(r *http.Request) netip.Addr {
+// RemoteAddr is not an IP (a unix socket, a test that left it empty), and
+// the text it was parsed from (a substring of RemoteAddr).
+func peerAddr(r *http.Request) (netip.Addr, string) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
 	a, err := netip.ParseAddr(host)
 	if err != nil {
-		return netip.Addr{}
+		return netip.Addr{}, ""
 	}
-	return a.Unmap()
+	return a.Unmap(), host
 }
 
 // clientIP returns the address of the client that sent r. When the peer is
@@ -66,11 +67,19 @@ func peerAddr(r *http.Request) netip.Addr {
 // (the peer's claim cannot be checked past them) and the last trusted hop is
 // returned. Otherwise the peer's address is the client.
 func (t trustedNets) clientIP(r *http.Request) netip.Addr {
-	peer := peerAddr(r)
+	a, _ := t.clientAddr(r)
+	return a
+}
+
+// clientAddr is clientIP, also returning the text the address was parsed
+// from: a substring of RemoteAddr or of an X-Forwarded-For value, so a
+// caller that needs a string may use it without formatting the address.
+func (t trustedNets) clientAddr(r *http.Request) (netip.Addr, string) {
+	peer, peerText := peerAddr(r)
 	if len(t) == 0 || !peer.IsValid() || !t.contains(peer) {
-		return peer
+		return peer, peerText
 	}
-	client := peer
+	client, clientText := peer, peerText
 	values := r.Header.Values("X-Forwarded-For")
 	for i := len(values) - 1; i >= 0; i-- {
 		v := values[i]
@@ -83,15 +92,15 @@ func (t trustedNets) clientIP(r *http.Request) netip.Addr {
 			}
 			a, ok := parseForwardedAddr(part)
 			if !ok {
-				return client
+				return client, clientText
 			}
-			client = a
+			client, clientText = a, strings.TrimSpace(part)
 			if !t.contains(a) {
-				return a
+				return client, clientText
 			}
 		}
 	}
-	return client
+	return client, clientText
 }
 
 // parseForwardedAddr parses one X-Forwarded-For element: an IPv4 or IPv6

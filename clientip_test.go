@@ -2,6 +2,7 @@ package frontdoor
 
 import (
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -48,6 +49,14 @@ func TestClientIP(t *testing.T) {
 				r.Header.Add("X-Forwarded-For", v)
 			}
 			assert.Equal(t, tt.want, tt.nets.clientIP(r).String())
+
+			// clientAddr also says which text the address came from.
+			a, text := tt.nets.clientAddr(r)
+			back, ok := parseForwardedAddr(text)
+			require.True(t, ok, "text %q", text)
+			assert.Equal(t, a, back, "text %q", text)
+			assert.True(t, strings.Contains(tt.remote+" "+strings.Join(tt.xff, " "), text),
+				"text %q is cut from the request", text)
 		})
 	}
 }

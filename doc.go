@@ -57,6 +57,15 @@
 // except under /.well-known/ ([WithDotfiles] changes that), and directories
 // are not listed unless [WithDirectoryListing] asks for it.
 //
+// A request is forwarded by the path it was routed by. [Mux] and
+// [Balancer] refuse with 400 Bad Request any path with a dot segment, "."
+// or "..", raw or percent-encoded ("%2e%2e", ".%2E"), and also when
+// followed by ";params" or delimited by "\" or "%2F", as Java and Windows
+// servers read them; so "/api/private/../public/x" cannot be routed to an
+// open route and reach a backend as a private path. Other paths go on
+// byte for byte ("//", "%2F" and other escapes kept). The asterisk-form
+// "GET * HTTP/1.1" is a 400 too, as with [net/http.ServeMux].
+//
 // A [Balancer] is not an open proxy: absolute-form request targets go to its
 // own backends, never to the host they name, and CONNECT is refused.
 // X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and Forwarded headers
@@ -104,4 +113,13 @@
 // requests are retried, within a retry budget (see [RetryPolicy]), so an
 // outage cannot multiply the load. [Balancer.Backends] and
 // [WithOnStateChange] tell what the Balancer sees.
+//
+// # Rate limits
+//
+// A [Mux] route limits each client with [WithRateLimit] (a token bucket per
+// client IP, in this process) or [WithRateLimiter] (any [RateLimiter]; the
+// redisrate module keeps the buckets in Redis, so many gateways hold one
+// limit together). [WithRateLimitKey] counts by an API key or user id
+// instead of the address. A refused request gets 429 with Retry-After and
+// the RateLimit-Policy and RateLimit headers of the IETF httpapi draft.
 package frontdoor

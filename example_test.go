@@ -2,14 +2,24 @@ package frontdoor_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing/fstest"
 	"time"
 
@@ -61,14 +71,16 @@ func ExampleNewStaticFS_spaFallback() {
 		static.ServeHTTP(w, r)
 		fmt.Printf("%s (Accept: %s): %d %q\n", path, accept, w.Code, w.Body.String())
 	}
-	get("/users/42", "text/html,*/*;q=0.8") // a browser navigation: the app routes it
-	get("/users/42", "application/json")    // an API-style fetch: no page here
-	get("/missing.js", "text/html")         // a missing asset stays missing
+	get("/users/42", "text/html,*/*;q=0.8")       // a browser navigation: the app routes it
+	get("/users/jane.doe", "text/html,*/*;q=0.8") // a dot changes nothing
+	get("/users/42", "application/json")          // an API-style fetch: no page here
+	get("/missing.js", "*/*")                     // a missing script stays missing
 	get("/app.js", "*/*")
 	// Output:
 	// /users/42 (Accept: text/html,*/*;q=0.8): 200 "<div id=app></div>"
+	// /users/jane.doe (Accept: text/html,*/*;q=0.8): 200 "<div id=app></div>"
 	// /users/42 (Accept: application/json): 404 "404 page not found\n"
-	// /missing.js (Accept: text/html): 404 "404 page not found\n"
+	// /missing.js (Accept: */*): 404 "404 page not found\n"
 	// /app.js (Accept: */*): 200 "route()"
 }
 
@@ -647,7 +659,41 @@ func ExampleMux() {
 	// /apix             404
 }
 
-// Each client IP may make 2 requests at once, then 1 a minute.
+// A path with a dot segment, raw or percent-encoded, is refused before
+// any route sees it, so a request cannot be routed by one path and read
+// by the backend as another. Other paths reach their route as sent.
+func ExampleMux_dotSegments() {
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "api got %s", r.URL.EscapedPath())
+	})
+	mux := frontdoor.NewMux()
+	mux.Handle("/api/public", api)
+	mux.Handle("/api/private", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "log in first", http.StatusUnauthorized)
+	}))
+
+	for _, path := range []string{
+		"/api/public/x",
+		"/api/public/../private/x",
+		"/api/public/%2e%2e/private/x",
+		"//api//public/a%2Fb",
+	} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		fmt.Printf("%-29s %d %s", path, rec.Code, rec.Body)
+		if rec.Code == http.StatusOK {
+			fmt.Println()
+		}
+	}
+	// Output:
+	// /api/public/x                 200 api got /api/public/x
+	// /api/public/../private/x      400 Bad Request
+	// /api/public/%2e%2e/private/x  400 Bad Request
+	// //api//public/a%2Fb           200 api got //api//public/a%2Fb
+}
+
+// Each client IP may make 2 requests at once, then 1 a minute. The refusal
+// says when to come back and what the policy is.
 func ExampleWithRateLimit() {
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	mux := frontdoor.NewMux()
@@ -659,11 +705,106 @@ func ExampleWithRateLimit() {
 		req.RemoteAddr = "198.51.100.7:40000"
 		mux.ServeHTTP(rec, req)
 		fmt.Printf("%d Retry-After=%q\n", rec.Code, rec.Header().Get("Retry-After"))
+		if rec.Code == http.StatusTooManyRequests {
+			fmt.Println("RateLimit-Policy:", rec.Header().Get("RateLimit-Policy"))
+			fmt.Println("RateLimit:", rec.Header().Get("RateLimit"))
+		}
 	}
 	// Output:
 	// 200 Retry-After=""
 	// 200 Retry-After=""
 	// 429 Retry-After="60"
+	// RateLimit-Policy: "default";q=2;w=120
+	// RateLimit: "default";r=0;t=60
+}
+
+// Each API key has its own quota, whatever address it comes from; requests
+// without one are counted by client address.
+func ExampleWithRateLimitKey() {
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	mux := frontdoor.NewMux()
+	mux.Handle("/api", api, frontdoor.WithRateLimit(rate.Every(time.Minute), 1),
+		frontdoor.WithRateLimitKey(func(r *http.Request) string {
+			// In production, a key your auth middleware has checked.
+			return r.Header.Get("X-Api-Key")
+		}))
+
+	for _, c := range []struct{ addr, key string }{
+		{"198.51.100.7:1", "alice"},
+		{"198.51.100.7:2", "bob"},  // same address, another key
+		{"203.0.113.9:1", "alice"}, // alice again, from elsewhere
+		{"198.51.100.7:3", ""},     // no key: counted by address
+		{"198.51.100.7:4", ""},
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/api/orders", nil)
+		req.RemoteAddr = c.addr
+		if c.key != "" {
+			req.Header.Set("X-Api-Key", c.key)
+		}
+		mux.ServeHTTP(rec, req)
+		fmt.Printf("%-8q %d\n", c.key, rec.Code)
+	}
+	// Output:
+	// "alice"  200
+	// "bob"    200
+	// "alice"  429
+	// ""       200
+	// ""       429
+}
+
+// trialLimiter is a user-written RateLimiter: each key may make n requests
+// in all, a free trial. (For one limit shared by many gateways, see the
+// redisrate module.)
+type trialLimiter struct {
+	mu   sync.Mutex
+	n    int
+	used map[string]int
+}
+
+func (l *trialLimiter) Allow(_ context.Context, key string, cost int) (frontdoor.RateLimitDecision, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d := frontdoor.RateLimitDecision{Limit: l.n, Window: 24 * time.Hour}
+	if l.used[key]+cost > l.n {
+		d.RetryAfter = 24 * time.Hour // try the paid plan tomorrow
+		return d, nil
+	}
+	l.used[key] += cost
+	d.Allowed, d.Remaining = true, l.n-l.used[key]
+	return d, nil
+}
+
+// A route limited by a user-written RateLimiter answers refusals with the
+// same headers as WithRateLimit.
+func ExampleWithRateLimiter() {
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	mux := frontdoor.NewMux()
+	mux.Handle("/api", api, frontdoor.WithRateLimiter(&trialLimiter{n: 2, used: map[string]int{}}))
+
+	for range 3 {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/api/search", nil)
+		req.RemoteAddr = "198.51.100.7:40000"
+		req.Header.Set("Accept", "application/json")
+		mux.ServeHTTP(rec, req)
+		fmt.Println(rec.Code)
+		if rec.Code == http.StatusTooManyRequests {
+			for _, h := range []string{"Retry-After", "RateLimit-Policy", "RateLimit", "Content-Type"} {
+				fmt.Printf("%s: %s\n", h, rec.Header().Get(h))
+			}
+			fmt.Print(rec.Body)
+		}
+	}
+	// Output:
+	// 200
+	// 200
+	// 429
+	// Retry-After: 86400
+	// RateLimit-Policy: "default";q=2;w=86400
+	// RateLimit: "default";r=0;t=86400
+	// Content-Type: application/problem+json
+	// {"type":"about:blank","title":"Too Many Requests","status":429}
 }
 
 // Forwarding options
@@ -772,4 +913,97 @@ func ExampleNewServer() {
 	// /         200 <h1>Shop</h1>
 	// /api/cart 200 {"items":2}
 	// http: Server closed
+}
+
+// ServeTLS serves HTTPS as net/http's ServeTLS does: a browser (here a
+// client that offers HTTP/2) gets HTTP/2 through ALPN. With certificates
+// from golang.org/x/crypto/acme/autocert, set the http.Server's TLSConfig
+// to the Manager's TLSConfig() and pass empty file names.
+func ExampleServer_ServeTLS() {
+	dir, err := os.MkdirTemp("", "frontdoor-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	certFile, keyFile, roots := exampleCertificate(dir)
+
+	site := fstest.MapFS{"index.html": {Data: []byte("<h1>Shop</h1>")}}
+	static, err := frontdoor.NewStaticFS(site)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv, err := frontdoor.NewServer(&http.Server{Handler: static, ReadHeaderTimeout: 10 * time.Second})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeTLS(ln, certFile, keyFile) }()
+
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: roots},
+		ForceAttemptHTTP2: true,
+	}}
+	resp, err := client.Get("https://" + ln.Addr().String() + "/")
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.Proto, resp.StatusCode, string(body))
+
+	client.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(<-served)
+	// Output:
+	// HTTP/2.0 200 <h1>Shop</h1>
+	// http: Server closed
+}
+
+// exampleCertificate writes a self-signed certificate for 127.0.0.1 and
+// its key into dir and returns their paths and a pool that trusts it.
+func exampleCertificate(dir string) (certFile, keyFile string, roots *x509.CertPool) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		log.Fatal(err)
+	}
+	roots = x509.NewCertPool()
+	roots.AddCert(cert)
+	return certFile, keyFile, roots
 }

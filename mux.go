@@ -19,6 +19,8 @@ type routeConfig struct {
 	trustedCIDRs []string
 	stripPrefix  string
 	rateLimit    *rateLimitConfig
+	rateLimiter  RateLimiter
+	rateLimitKey func(*http.Request) string
 }
 
 // Mux routes each request to the handler whose path prefix matches it, so a
@@ -31,15 +33,25 @@ type routeConfig struct {
 // sees it. A request that no route matches gets 404 Not Found; add a "/"
 // route to catch everything.
 //
-// Matching uses the request path with "." and ".." segments resolved and
-// repeated slashes merged, the way the path would be read by a file server
-// or a backend, so "/static/../api/x" is routed to "/api". The handler
-// still receives the path as the client sent it (unless [WithStripPrefix]
-// is given), so a [Balancer] route forwards requests 1:1.
+// A request whose path has a dot segment is refused with 400 Bad Request
+// before any route sees it, so that a route is chosen by the path its
+// handler gets: "/api/private/../public/x" cannot be routed to
+// "/api/public" and then read by a backend as a private path. A dot
+// segment is "." or "..", raw or percent-encoded ("%2e%2E", ".%2e"), also
+// when followed by ";params" or delimited by "\" or "%2F", as some
+// backends read those. Other paths are routed with repeated slashes
+// merged ("//api//x" goes to "/api") and handed on as sent ("//", "%2F"
+// and other escapes included, unless [WithStripPrefix] is given), so a
+// [Balancer] route forwards requests 1:1. An asterisk-form request ("GET *
+// HTTP/1.1") is refused with 400 and "Connection: close", as
+// [net/http.ServeMux] refuses it; net/http's server itself answers
+// "OPTIONS *" with 200 unless DisableGeneralOptionsHandler is set. A
+// [StaticFS] route keeps its own checks against paths leading out of its
+// fs.FS.
 //
-// The zero Mux is empty and answers 404 to everything. A Mux is safe for
-// concurrent use: routes may be added while requests are being served. It
-// must not be copied after first use.
+// The zero Mux is empty and answers 404 to every request it does not
+// refuse. A Mux is safe for concurrent use: routes may be added while
+// requests are being served. It must not be copied after first use.
 type Mux struct {
 	mu     sync.Mutex                 // serialises Handle
 	routes atomic.Pointer[[]muxRoute] // sorted, longest prefix first; read-only
@@ -61,9 +73,10 @@ func NewMux() *Mux { return &Mux{} }
 //
 // prefix must begin with "/"; a trailing slash and dot segments are cleaned
 // away, so "/api/" and "/api" are the same route, and "/" is the catch-all.
-// Options apply to this route only: [WithStripPrefix], [WithRateLimit]
-// (with [WithTrustedProxies] to say which X-Forwarded-For to believe when
-// counting clients) and [WithLogger].
+// Options apply to this route only: [WithStripPrefix], [WithRateLimit] or
+// [WithRateLimiter] (with [WithRateLimitKey] to count by something other
+// than the client address, and [WithTrustedProxies] to say which
+// X-Forwarded-For to believe when counting clients) and [WithLogger].
 //
 // Handle panics on a setup mistake, as [net/http.ServeMux.Handle] does: a
 // prefix that does not begin with "/", a prefix already registered, a nil
@@ -90,13 +103,8 @@ func (m *Mux) Handle(prefix string, h http.Handler, opts ...RouteOption) {
 	if err != nil {
 		panic(fmt.Sprintf("frontdoor: Mux.Handle(%q): %v", prefix, err))
 	}
-	if c.rateLimit != nil {
-		rl, err := newRateLimitHandler(h, *c.rateLimit, c.trustedCIDRs, c.logger)
-		if err != nil {
-			panic(fmt.Sprintf("frontdoor: Mux.Handle(%q): %v", prefix, strings.TrimPrefix(err.Error(), "frontdoor: ")))
-		}
-		h = rl
-	} else if _, err := parseTrustedNets(c.trustedCIDRs); err != nil {
+	h, err = newRateLimitHandler(h, &c, clean)
+	if err != nil {
 		panic(fmt.Sprintf("frontdoor: Mux.Handle(%q): %v", prefix, strings.TrimPrefix(err.Error(), "frontdoor: ")))
 	}
 
@@ -139,9 +147,13 @@ func muxStripPrefix(strip, route string) (string, error) {
 	return clean, nil
 }
 
-// ServeHTTP sends r to the handler of the longest prefix that matches its
-// path, or answers 404 Not Found.
+// ServeHTTP refuses r with 400 Bad Request if its target is "*" or its path
+// has a dot segment, else sends it to the handler of the longest prefix
+// that matches its path, or answers 404 Not Found.
 func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if refuseRequestTarget(w, r) {
+		return
+	}
 	rt, matched := m.match(r.URL.Path)
 	if rt == nil {
 		writeProxyProblem(w, r, http.StatusNotFound)
@@ -155,7 +167,8 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // fastStatic returns the StaticFS that answers the clean path p unchanged
 // (the route's handler itself, with no prefix to strip), or nil. It is how
-// the Server's fast path routes.
+// the Server's fast path routes. The handler must be exactly a *StaticFS:
+// a type embedding one has its own ServeHTTP, which must see the request.
 func (m *Mux) fastStatic(p string) *StaticFS {
 	rt, _ := m.match(p)
 	if rt == nil || rt.strip != "" {

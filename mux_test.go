@@ -60,11 +60,11 @@ func TestMuxRouting(t *testing.T) {
 		{"/api/v22", "api /api/v22"},
 		{"/static/app.js", "static /static/app.js"},
 		{"/staticky", "root /staticky"},
-		// Matching sees the cleaned path; the handler the path as sent.
-		{"/static/../api/x", "api /static/../api/x"},
+		// Matching merges slashes; the handler gets the path as sent.
 		{"//api//x", "api //api//x"},
-		{"/api/./v2/x", "v2 /api/./v2/x"},
-		{"/api/..", "root /api/.."},
+		{"/api//v2//x", "v2 /api//v2//x"},
+		{"/static/a%2Fb", "static /static/a/b"},
+		{"/api/..x/.y/z.", "api /api/..x/.y/z."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.give, func(t *testing.T) {
@@ -160,7 +160,6 @@ func TestMuxStripPrefix(t *testing.T) {
 		{"/api/users", "api /users"},
 		{"/api/a/b/", "api /a/b/"},
 		{"/api//x", "api /x"},
-		{"/x/../api/y", "api /y"},
 		{"/page", "root /page"},
 		{"/v1/users/7", "users /users/7"},
 		{"/v1/users", "users /users"},

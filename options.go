@@ -101,34 +101,20 @@ func defaultLogger(l *slog.Logger) *slog.Logger {
 	return l
 }
 
-// stripPrefixOption is WithStripPrefix: one option for every handler that
-// strips paths, the Balancer (before forwarding) and Mux routes (before the
-// route's handler).
-type stripPrefixOption struct{ prefix string }
-
-var (
-	_ BalancerOption = stripPrefixOption{}
-	_ RouteOption    = stripPrefixOption{}
-)
-
-func (o stripPrefixOption) applyBalancer(c *balancerConfig) { c.proxy.stripPrefix = o.prefix }
-func (o stripPrefixOption) applyRoute(c *routeConfig)       { c.stripPrefix = o.prefix }
-
-// WithStripPrefix removes prefix from the request path before the handler
-// sees it, as [net/http.StripPrefix] does: with WithStripPrefix("/legacy"), a
-// request for "/legacy/users?id=1" goes on as "/users?id=1", and "/legacy"
-// itself as "/". The prefix matches whole path segments ("/legacyx" passes
-// unchanged) and is removed from the escaped path too, so "%2F" stays
-// escaped; a trailing slash on prefix is ignored. Empty, the default, passes
-// paths on unchanged, so a [Balancer] forwards them 1:1.
+// WithStripPrefix removes prefix from the request path before the route's
+// handler sees it, as [net/http.StripPrefix] does: with
+// WithStripPrefix("/legacy"), a request for "/legacy/users?id=1" goes on
+// as "/users?id=1", and "/legacy" itself as "/". The prefix matches whole
+// path segments ("/legacyx" passes unchanged) and is removed from the
+// escaped path too, so "%2F" stays escaped; a trailing slash on prefix is
+// ignored. prefix must be the route's prefix or lie above it (the route
+// "/api/v1" may strip "/api"), else [Mux.Handle] panics. Without it, the
+// default, the handler gets the path as the client sent it, so a
+// [Balancer] forwards it 1:1.
 //
-// On a [Balancer] it applies to every forwarded request; a prefix that does
-// not start with "/" makes [NewBalancer] fail. On a [Mux] route, prefix must
-// be the route's prefix or lie above it (the route "/api/v1" may strip
-// "/api"), else [Mux.Handle] panics.
-func WithStripPrefix(prefix string) interface {
-	BalancerOption
-	RouteOption
-} {
-	return stripPrefixOption{prefix: prefix}
+// It is an option of a [Mux] route only, so a path is stripped in one
+// place. A Balancer used without a Mux can sit behind
+// [net/http.StripPrefix] instead.
+func WithStripPrefix(prefix string) RouteOption {
+	return routeOptionFunc(func(c *routeConfig) { c.stripPrefix = prefix })
 }

@@ -143,7 +143,7 @@ func FuzzProxyXForwardedFor(f *testing.F) {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.RemoteAddr = remote
 		r.Header.Set("X-Forwarded-For", xff)
-		peer := peerAddr(r)
+		peer, _ := peerAddr(r)
 
 		ip := nets.clientIP(r)
 		if ip.IsValid() != peer.IsValid() {

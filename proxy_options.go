@@ -29,12 +29,9 @@ const (
 // fills the derived fields. Forwarders keep a pointer to it, so it must not
 // change once they exist.
 type proxyConfig struct {
-	trustedCIDRs []string
-	transport    http.RoundTripper
-	errorHandler func(http.ResponseWriter, *http.Request, error)
-	// stripPrefix is set by WithStripPrefix (options.go), shared with the Mux
-	// (mux.go) as one option for routes and Balancers.
-	stripPrefix           string
+	trustedCIDRs          []string
+	transport             http.RoundTripper
+	errorHandler          func(http.ResponseWriter, *http.Request, error)
 	forwarded             bool
 	preserveHost          bool
 	requestID             bool
@@ -85,9 +82,6 @@ func (c *proxyConfig) validate() error {
 	}
 	if c.maxIdleConnsPerHost == 0 {
 		c.maxIdleConnsPerHost = defaultMaxIdleConnsPerHost
-	}
-	if c.stripPrefix, err = cleanStripPrefix(c.stripPrefix); err != nil {
-		return err
 	}
 	for _, u := range c.upgrades {
 		if u == "" || strings.ContainsAny(u, " ,\t") {

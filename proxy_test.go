@@ -138,10 +138,6 @@ func TestProxyForwardsRequestExactly(t *testing.T) {
 		{"empty query kept", "", nil, "/p?", "/p?"},
 		{"base path joined", "/base", nil, "/x/y?z", "/base/x/y?z"},
 		{"base path with slash", "/base/", nil, "/x%2Fy", "/base/x%2Fy"},
-		{"strip prefix", "", []BalancerOption{WithStripPrefix("/api")}, "/api/users?id=7", "/users?id=7"},
-		{"strip prefix whole path", "", []BalancerOption{WithStripPrefix("/api/")}, "/api", "/"},
-		{"strip prefix segments only", "", []BalancerOption{WithStripPrefix("/api")}, "/apix/1", "/apix/1"},
-		{"strip prefix keeps encoding", "/v1", []BalancerOption{WithStripPrefix("/api")}, "/api/a%2Fb", "/v1/a%2Fb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -462,7 +458,6 @@ func TestProxyOptionsValidate(t *testing.T) {
 		{WithResponseHeaderTimeout(-time.Second), "WithResponseHeaderTimeout"},
 		{WithIdleConnTimeout(-1), "WithIdleConnTimeout"},
 		{WithMaxIdleConnsPerHost(-3), "WithMaxIdleConnsPerHost"},
-		{WithStripPrefix("api"), "WithStripPrefix"},
 		{WithUpgrades(""), "WithUpgrades"},
 		{WithTrustedProxies("nope"), "WithTrustedProxies"},
 	} {

@@ -22,11 +22,20 @@ import (
 // write system call, a large one with sendfile. On a small file this
 // roughly halves the server's CPU time per request.
 //
-// The fast path applies when the wrapped server's Handler is a *[StaticFS]
-// or a *[Mux] whose route for the path is a *StaticFS (with no
-// [WithStripPrefix] or [WithRateLimit]). Everything else goes to the
-// wrapped server: the first request on a connection that the fast path does
-// not answer, and every later one, are read and served by net/http as if
+// The fast path applies only when the wrapped server's Handler is exactly a
+// *[StaticFS], or exactly a *[Mux] whose route for the path is exactly a
+// *StaticFS (with no [WithStripPrefix] or [WithRateLimit]). Any other
+// handler sees every request through net/http: a type of your own that
+// embeds a *Mux or a *StaticFS, [net/http.StripPrefix],
+// [net/http.TimeoutHandler], a logging or auth middleware. So a wrapper
+// that sets security headers or checks credentials always runs; the price
+// is the fast path, which a Server over it does not use. A wrapper around
+// one route's StaticFS, inside the Mux, costs the fast path of that route
+// only.
+//
+// Everything else goes to the wrapped server: the first request on a
+// connection that the fast path does not answer, and every later one, are
+// read and served by net/http as if
 // it had accepted the connection itself, so other methods, bodies,
 // conditional and range requests, upgrades, HTTP/1.0, h2c, malformed
 // requests (and their 400s), other routes and all handler wrapping behave
@@ -37,16 +46,20 @@ import (
 // IdleTimeout apply to the fast path as they do in net/http, to within a
 // sixteenth of each (deadlines are moved only when they would move by more,
 // to save system calls). A ConnState hook, or Protocols without HTTP/1,
-// turns the fast path off, since it would not report its connections. So
-// does a TLS listener (from [crypto/tls.NewListener]): its connections go to
-// net/http as they are, which handles TLS and HTTP/2 as its own ServeTLS
-// would. The fast path is for plain HTTP, on its own or behind a
-// TLS-terminating load balancer.
+// turns the fast path off, since it would not report its connections.
+//
+// The fast path is for plain HTTP, on its own or behind a TLS-terminating
+// load balancer. For HTTPS, [Server.ServeTLS] and [Server.ListenAndServeTLS]
+// do what net/http's do, HTTP/2 included, and net/http serves those
+// connections. A TLS listener (from [crypto/tls.NewListener]) given to
+// Serve is handed to net/http as it is too, but then HTTP/2 is offered only
+// if that listener's tls.Config lists "h2" in NextProtos.
 //
 // The wrapped server's hooks see the connections it is handed: ConnContext
 // may get a wrapper around the accepted net.Conn (replaying bytes already
 // read; its RemoteAddr and LocalAddr are the real ones), and BaseContext a
-// placeholder listener, not the one passed to Serve.
+// placeholder listener, not the one passed to Serve (from ServeTLS, a
+// wrapper around the one passed).
 //
 // Use the Server's own Shutdown, Close and SetKeepAlivesEnabled rather than
 // the wrapped server's: they cover both kinds of connection. Do not modify
@@ -68,7 +81,7 @@ type Server struct {
 }
 
 // fastRouter finds the StaticFS that would answer a clean request path.
-// *Mux and *StaticFS implement it.
+// *Mux and *StaticFS implement it; only fastRouterOf may pick one.
 type fastRouter interface {
 	fastStatic(path string) *StaticFS
 }
@@ -83,11 +96,28 @@ func NewServer(srv *http.Server) (*Server, error) {
 	}
 	s := &Server{srv: srv}
 	s.handoff = newHandoffListener()
-	if r, ok := srv.Handler.(fastRouter); ok && srv.ConnState == nil &&
-		(srv.Protocols == nil || srv.Protocols.HTTP1()) {
-		s.fast = r
+	if srv.ConnState == nil && (srv.Protocols == nil || srv.Protocols.HTTP1()) {
+		s.fast = fastRouterOf(srv.Handler)
 	}
 	return s, nil
+}
+
+// fastRouterOf returns h as a fastRouter if its dynamic type is exactly
+// *Mux or *StaticFS, else nil. A type that embeds one has fastStatic too,
+// by promotion, but its own ServeHTTP (a security header, an auth check)
+// must see every request, so it never gets the fast path.
+func fastRouterOf(h http.Handler) fastRouter {
+	switch h := h.(type) {
+	case *Mux:
+		if h != nil {
+			return h
+		}
+	case *StaticFS:
+		if h != nil {
+			return h
+		}
+	}
+	return nil
 }
 
 // Serve accepts connections on ln and serves them until ln fails or the

@@ -63,6 +63,9 @@ func FuzzServerAnyInput(f *testing.F) {
 		"GET /mid.bin HTTP/1.1\r\nHost: front\r\n\r\nGET /sty",
 		"GET / HTTP/1.1\r\nHost: front\r\n\r\n\n",
 		"GET /style.css HTTP/1.1\nHost: front\n\n",
+		"GET /style.css HTTP/1.1\r\nHost: front\r\n\r\nGET /sub/%2e%2E/style.css HTTP/1.1\r\nHost: front\r\n\r\nGET / HTTP/1.1\r\nHost: front\r\n\r\n",
+		"GET * HTTP/1.1\r\nHost: front\r\n\r\nGET / HTTP/1.1\r\nHost: front\r\n\r\n",
+		"OPTIONS * HTTP/1.1\r\nHost: front\r\n\r\nGET /sub/./ HTTP/1.1\r\nHost: front\r\n\r\n",
 	} {
 		f.Add(seed)
 	}

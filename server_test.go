@@ -221,8 +221,27 @@ func TestServerAnswersLikeNetHTTP(t *testing.T) {
 		{"dotfile", get("/.secret"), false, "404"},
 		{"directory redirect", get("/sub?x=1"), false, "Location: ./sub/?x=1"},
 		{"encoded path", get("/file%20with%20space.js"), false, "spaced"},
-		{"dot segments", get("/sub/../style.css"), false, "404"},
-		{"traversal", get("/%2e%2e/%2e%2e/etc/passwd"), false, "404"},
+		{"dot segments", get("/sub/../style.css"), false, "400 Bad Request"},
+		{"dot segment", get("/sub/./style.css"), false, "400 Bad Request"},
+		{"trailing dot segment", get("/sub/.."), false, "400 Bad Request"},
+		{"dot segments to the api", get("/sub/../api/x"), false, "400 Bad Request"},
+		{"dot segments from the api", get("/api/../style.css"), false, "400 Bad Request"},
+		{"traversal", get("/%2e%2e/%2e%2e/etc/passwd"), false, "400 Bad Request"},
+		{"encoded dot segment, mixed case", get("/api/x/%2E%2e/y"), false, "400 Bad Request"},
+		{"half-encoded dot segment", get("/api/x/.%2e/y"), false, "400 Bad Request"},
+		{"dot segment behind an encoded slash", get("/api/x%2F..%2Fy"), false, "400 Bad Request"},
+		{"dot segment with a parameter", get("/api/x/..;p/y"), false, "400 Bad Request"},
+		{"dot segment behind a backslash", get("/api/x\\..\\y"), false, "400 Bad Request"},
+		{"dot segment, JSON client", get("/api/x/../y", "Accept: application/json\r\n"), false, `"status":400`},
+		{"dot segment, pipelined", get("/style.css") + get("/a/../style.css") + get("/data.json"), false, `{"ok":true}`},
+		{"dot segment in the query only", get("/api/x?p=../y"), false, "X-Path: /api/x?p=../y"},
+		{"dots that are no segment", get("/api/..x/y../.z"), false, "X-Path: /api/..x/y../.z"},
+		{"encoded slash forwarded as is", get("/api/a%2Fb"), false, "X-Path: /api/a%2Fb"},
+		{"double slashes forwarded as is", get("//api//x"), false, "X-Path: //api//x"},
+		{"asterisk form", get("*"), false, "Connection: close"},
+		{"asterisk form, head", "HEAD * HTTP/1.1\r\nHost: front\r\n\r\n", false, "400 Bad Request"},
+		{"asterisk form then more", get("*") + get("/style.css"), false, "400 Bad Request"},
+		{"options asterisk", "OPTIONS * HTTP/1.1\r\nHost: front\r\n\r\n", false, "200 OK"},
 		{"double slash", get("//style.css"), false, ""},
 		{"range", get("/style.css", "Range: bytes=0-3\r\n"), false, "206"},
 		{"if-none-match", get("/style.css", "If-None-Match: *\r\n"), false, "304"},
@@ -604,7 +623,11 @@ func TestServerHandoverKeepsHeaderDeadline(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, conn.SetReadDeadline(start.Add(5*time.Second)))
 		_, err = io.Copy(io.Discard, conn)
-		require.NoError(t, err, "the server closes the connection")
+		if err != nil {
+			// On a loaded machine the sleep may outlast the timeout: the
+			// line then reaches a closed connection, which resets it.
+			require.True(t, isConnReset(err), "the server closes the connection: %v", err)
+		}
 		assert.Less(t, time.Since(start), 600*time.Millisecond, "closed by the first header timeout (%s)", addr)
 	}
 }

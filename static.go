@@ -76,7 +76,7 @@ type StaticFS struct {
 	dotfiles []string
 	logger   *slog.Logger
 	cache    *staticCache
-	quick    staticVersioner // fsys, when it comes from OpenDir; else nil
+	quick    *staticDirFS // fsys, when it is exactly what OpenDir returns; else nil
 	hdr      staticHeaders
 }
 
@@ -135,7 +135,7 @@ func NewStaticFS(fsys fs.FS, opts ...StaticOption) (*StaticFS, error) {
 		cache:    newStaticCache(staticCacheEntries, staticMemBudget),
 		hdr:      newStaticHeaders(),
 	}
-	s.quick, _ = fsys.(staticVersioner)
+	s.quick, _ = fsys.(*staticDirFS) // exactly OpenDir's FS, never a wrapper around it
 	return s, nil
 }
 
@@ -404,12 +404,12 @@ func (s *StaticFS) servePrecompressed(w http.ResponseWriter, r *http.Request, or
 	return true
 }
 
-// notFound answers 404, or the SPA index for a qualifying navigation. For
-// a name the SPA fallback would answer (no extension; the method is GET or
-// HEAD by now) the answer depends on Accept, so even the 404 says so: a
-// shared cache must not hand it to a navigation.
+// notFound answers 404, or the SPA index for a navigation (the method is
+// GET or HEAD by now). With an SPA fallback the answer depends on Accept,
+// so even the 404 says so: a shared cache must not hand it to a
+// navigation.
 func (s *StaticFS) notFound(w http.ResponseWriter, r *http.Request, name string) {
-	if s.spaIndex != "" && name != s.spaIndex && staticExt(name) == "" {
+	if s.spaIndex != "" && name != s.spaIndex {
 		if staticAcceptsHTML(r.Header["Accept"]) {
 			if s.serveFromMemory(w, r, s.spaIndex, s.hdr.varyAccept) {
 				return

@@ -67,9 +67,3 @@ func (d *staticDirFS) quickVersion(name string) (v staticVer, ok bool) {
 	}
 	return staticDirVersion(d.fd, name)
 }
-
-// staticVersioner is what StaticFS looks for in an fs.FS to check a cached
-// file's version quickly: only staticDirFS has it.
-type staticVersioner interface {
-	quickVersion(name string) (staticVer, bool)
-}

@@ -106,14 +106,16 @@ func TestStaticFSSPA404VariesOnAccept(t *testing.T) {
 			spa := staticTestNew(t, fsys, WithSPAFallback("index.html"))
 			for _, accept := range []string{"", "*/*", "application/json", "text/html;q=0"} {
 				for _, method := range []string{"GET", "HEAD"} {
-					w := staticTestDo(t, spa, method, "/users/42", "Accept", accept)
-					require.Equal(t, http.StatusNotFound, w.Code, accept)
-					assert.Equal(t, []string{"Accept"}, staticHeadersTestVary(w), method+" "+accept)
+					for _, p := range []string{"/users/42", "/users/jane.doe", "/missing.js"} {
+						w := staticTestDo(t, spa, method, p, "Accept", accept)
+						require.Equal(t, http.StatusNotFound, w.Code, accept)
+						assert.Equal(t, []string{"Accept"}, staticHeadersTestVary(w), method+" "+p+" "+accept)
+					}
 				}
 			}
-			w := staticTestDo(t, spa, "GET", "/missing.js", "Accept", "text/html")
+			w := staticTestDo(t, spa, "GET", "/.env", "Accept", "text/html")
 			require.Equal(t, http.StatusNotFound, w.Code)
-			assert.Empty(t, staticHeadersTestVary(w), "a name with an extension never falls back")
+			assert.Empty(t, staticHeadersTestVary(w), "a dotfile never falls back")
 			w = staticTestDo(t, staticTestNew(t, fsys), "GET", "/users/42")
 			require.Equal(t, http.StatusNotFound, w.Code)
 			assert.Empty(t, staticHeadersTestVary(w), "no fallback, no Vary")

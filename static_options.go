@@ -78,12 +78,17 @@ func WithDirectoryListing(on bool) StaticOption {
 // WithSPAFallback makes StaticFS answer browser navigations to paths that
 // match no file with the file index (a name inside the fs.FS, usually
 // "index.html"), for single-page applications that route on the client. A
-// request qualifies when it is a GET or HEAD, its last path segment has no
-// extension, and its Accept header names text/html; so a missing "/app.js"
-// or an API-style fetch still gets a 404. Both answers to such a path, the
-// index and the 404, carry "Vary: Accept". The default, and "", is no
-// fallback. A name that is not a valid [io/fs.ValidPath] file name, or that
-// is hidden as a dotfile, makes [NewStaticFS] return an error.
+// request is a navigation when it is a GET or HEAD whose Accept header
+// names text/html (with a q above 0): browsers send that when they load a
+// page, never for a script, a stylesheet, an image or a fetch() that does
+// not ask for HTML. The shape of the path does not matter, so
+// "/users/jane.doe" is routed by the app like "/users/42", while a missing
+// "/app.js" loaded by a <script> (Accept: */*) and an API-style fetch still
+// get a 404. Dotfiles and paths StaticFS refuses get a 404 whatever the
+// Accept. Both answers to a missing path, the index and the 404, carry
+// "Vary: Accept". The default, and "", is no fallback. A name that is not a
+// valid [io/fs.ValidPath] file name, or that is hidden as a dotfile, makes
+// [NewStaticFS] return an error.
 func WithSPAFallback(index string) StaticOption {
 	return staticOptionFunc(func(c *staticConfig) { c.spaIndex = index })
 }

@@ -57,35 +57,69 @@ func TestCleanStripPrefix(t *testing.T) {
 	}
 }
 
-// TestStripPrefixSameOnBalancerAndMux sends the same raw paths through a
-// Balancer with WithStripPrefix and through a Mux route with it, and
-// requires the backend to see the same path both ways.
-func TestStripPrefixSameOnBalancerAndMux(t *testing.T) {
+// TestStripPrefixIsARouteOption: a path is stripped in one place, the
+// Mux route, so "/legacy/legacy/x" can never lose both segments. The
+// option is not a BalancerOption, which the compiler enforces.
+func TestStripPrefixIsARouteOption(t *testing.T) {
+	_, isBalancerOption := any(WithStripPrefix("/legacy")).(BalancerOption)
+	assert.False(t, isBalancerOption)
+}
+
+// TestStripPrefixRouteOverBalancer checks what a backend sees through a
+// Mux route that strips its prefix, with and without a base path on the
+// backend URL: the rest of the path, its escaping kept.
+func TestStripPrefixRouteOverBalancer(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, r.URL.EscapedPath())
+		io.WriteString(w, r.RequestURI)
 	}))
 	t.Cleanup(backend.Close)
 	quiet := WithLogger(slog.New(slog.DiscardHandler))
-
-	viaBalancer, err := NewBalancer([]string{backend.URL}, WithStripPrefix("/api"), quiet)
-	require.NoError(t, err)
-	t.Cleanup(func() { viaBalancer.Close() })
-	plain, err := NewBalancer([]string{backend.URL}, quiet)
-	require.NoError(t, err)
-	t.Cleanup(func() { plain.Close() })
-	mux := NewMux()
-	mux.Handle("/api", plain, WithStripPrefix("/api"))
-
-	for _, raw := range []string{"/api/users", "/api", "/api/a%2Fb", "/ap%69/x", "/api/%E2%9C%93"} {
-		get := func(h http.Handler) string {
-			r := httptest.NewRequest(http.MethodGet, raw, nil)
+	tests := []struct {
+		base, strip, give, want string
+	}{
+		{"", "/api", "/api/users?id=7", "/users?id=7"},
+		{"", "/api/", "/api", "/"},
+		{"", "/api", "/api/a%2Fb", "/a%2Fb"},
+		{"", "/api", "/ap%69/x", "/x"},
+		{"", "/api", "/api/%E2%9C%93", "/%E2%9C%93"},
+		{"", "/legacy", "/legacy/legacy/x", "/legacy/x"},
+		{"/v1", "/api", "/api/a%2Fb", "/v1/a%2Fb"},
+		{"/v1", "/api", "/api/users?id=7", "/v1/users?id=7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.base+tt.give, func(t *testing.T) {
+			bal, err := NewBalancer([]string{backend.URL + tt.base}, quiet)
+			require.NoError(t, err)
+			t.Cleanup(func() { bal.Close() })
+			mux := NewMux()
+			mux.Handle(tt.strip, bal, WithStripPrefix(tt.strip))
 			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
-			require.Equal(t, http.StatusOK, w.Code, raw)
-			return w.Body.String()
-		}
-		b, m := get(viaBalancer), get(mux)
-		assert.Equal(t, b, m, "%s: Balancer and Mux strip alike", raw)
-		assert.NotContains(t, b, "/api", raw)
+			mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, tt.give, nil))
+			require.Equal(t, http.StatusOK, w.Code)
+			assert.Equal(t, tt.want, w.Body.String())
+		})
+	}
+}
+
+// TestStripPrefixStandaloneBalancer shows the way to strip for a Balancer
+// used without a Mux: http.StripPrefix in front of it. The Balancer
+// forwards what it is given.
+func TestStripPrefixStandaloneBalancer(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.RequestURI)
+	}))
+	t.Cleanup(backend.Close)
+	bal, err := NewBalancer([]string{backend.URL}, WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	t.Cleanup(func() { bal.Close() })
+	h := http.StripPrefix("/api", bal)
+	for give, want := range map[string]string{
+		"/api/users?id=7": "/users?id=7",
+		"/api/a%2Fb":      "/a%2Fb",
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, give, nil))
+		require.Equal(t, http.StatusOK, w.Code, give)
+		assert.Equal(t, want, w.Body.String(), give)
 	}
 }

@@ -18,7 +18,6 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -70,16 +69,23 @@ func main() {
 	srv := &http.Server{Handler: svc, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
-	go func() {
-		<-ctx.Done()
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(shutdownCtx)
-	}()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
 	fmt.Printf("listening on http://%s\n", ln.Addr())
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	select {
+	case err := <-served:
 		fmt.Fprintln(os.Stderr, "ownservice:", err)
+		return
+	case <-ctx.Done():
 	}
+	// Serve returns as soon as Shutdown starts: drain here, in order.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil { // 1. requests in flight finish
+		fmt.Fprintln(os.Stderr, "ownservice: shutdown:", err)
+	}
+	svc.legacy.Shutdown(shutdownCtx) // 2. then the legacy app's upgraded streams
+	// 3. svc.Close, deferred, closes whatever is still open.
 }
 
 // service is the whole application: one http.Handler.
