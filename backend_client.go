@@ -493,25 +493,29 @@ func (x *backendExchange) response() (*http.Response, error) {
 
 // fail ends an exchange that failed before its response head was had, and
 // returns the error to report: the context's error if it ended the
-// exchange, wrapped as not sent if no byte of the request was written.
+// exchange, the writer's if it failed first (a client body that broke, a
+// write the backend refused), wrapped as not sent if no byte of the
+// request was written. Like net/http's Transport it waits for the writer
+// to stop, so that whether the request body was read is settled when the
+// caller decides on a retry.
 func (x *backendExchange) fail(ctx context.Context, err error) error {
 	if x.stop != nil {
 		x.stop()
 	}
 	x.released = true
 	x.signalContinue(false)
-	x.conn.abort()
 	if x.wdone != nil {
-		// The writer's error tells more, if it failed first (a client
-		// body that broke, a write the backend refused).
 		select {
 		case werr := <-x.wdone:
 			if werr != nil {
 				err = werr
 			}
 		default:
+			x.conn.abort()
+			<-x.wdone
 		}
 	}
+	x.conn.abort()
 	switch {
 	case x.aborted.Load():
 		return ctx.Err()
