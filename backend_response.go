@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net/http"
 )
 
 // This file reads and checks the head of a backend's HTTP/1.x response:
@@ -362,64 +361,3 @@ func trimOWS(b []byte) []byte {
 	}
 	return b
 }
-
-// canonicalHeaderKey returns the canonical form of the token name (as
-// [net/http.CanonicalHeaderKey]), without allocating for common names.
-func canonicalHeaderKey(name []byte) string {
-	var buf [64]byte
-	if len(name) > len(buf) {
-		return http.CanonicalHeaderKey(string(name))
-	}
-	k := buf[:len(name)]
-	upper := true
-	for i, c := range name {
-		if upper {
-			c = asciiUpper(c)
-		} else {
-			c = asciiLower(c)
-		}
-		k[i] = c
-		upper = c == '-'
-	}
-	if s, ok := commonHeaderKeys[string(k)]; ok {
-		return s
-	}
-	return string(k)
-}
-
-// asciiUpper returns c in upper case if it is an ASCII letter.
-func asciiUpper(c byte) byte {
-	if 'a' <= c && c <= 'z' {
-		return c - ('a' - 'A')
-	}
-	return c
-}
-
-// asciiLower returns c in lower case if it is an ASCII letter.
-func asciiLower(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + ('a' - 'A')
-	}
-	return c
-}
-
-// commonHeaderKeys interns the canonical names of common response fields,
-// so that parsing them allocates no key.
-var commonHeaderKeys = func() map[string]string {
-	m := make(map[string]string)
-	for _, k := range []string{
-		"Accept-Ranges", "Access-Control-Allow-Credentials", "Access-Control-Allow-Headers",
-		"Access-Control-Allow-Methods", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers",
-		"Access-Control-Max-Age", "Age", "Allow", "Alt-Svc", "Cache-Control", "Connection",
-		"Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length",
-		"Content-Location", "Content-Range", "Content-Security-Policy", "Content-Type", "Date",
-		"Etag", "Expires", "Keep-Alive", "Last-Modified", "Link", "Location", "Pragma",
-		"Referrer-Policy", "Retry-After", "Server", "Set-Cookie", "Strict-Transport-Security",
-		"Trailer", "Transfer-Encoding", "Upgrade", "Vary", "Via", "Www-Authenticate",
-		"X-Accel-Buffering", "X-Content-Type-Options", "X-Frame-Options", "X-Powered-By",
-		"X-Request-Id", "X-Xss-Protection",
-	} {
-		m[k] = k
-	}
-	return m
-}()

@@ -93,19 +93,6 @@ func TestParseResponseHead(t *testing.T) {
 	}
 }
 
-func TestParseResponseHeadFields(t *testing.T) {
-	var h responseHead
-	head := "HTTP/1.1 200 OK\r\nx-custom-thing:  a b \r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\nX-Empty:\r\n\r\n"
-	require.NoError(t, parseResponseHead([]byte(head), false, &h))
-	got := fieldsHeader(h.fields)
-	assert.Equal(t, http.Header{
-		"X-Custom-Thing": {"a b"},
-		"Set-Cookie":     {"a=1", "b=2"},
-		"X-Empty":        {""},
-	}, got)
-	assert.Equal(t, "OK", string(h.reason))
-}
-
 func TestReadResponseHead(t *testing.T) {
 	long := "HTTP/1.1 200 OK\r\nX-Long: " + strings.Repeat("v", 6000) + "\r\nContent-Length: 2\r\n\r\n"
 	for _, tt := range []struct {
