@@ -37,10 +37,10 @@ package frontdoor
 //     any byte to read, or closed by the backend, is closed and the next
 //     one is tried. Otherwise a new connection is dialled within
 //     WithDialTimeout, with TLS (ALPN http/1.1) for https.
-//   - The request head is written at once; a body is written by a
-//     goroutine of the exchange (with a Content-Length, or chunked with the
-//     request's trailers), so that a backend may answer before it read the
-//     whole body. "Expect: 100-continue" holds the body back until the
+//   - The request head is written at once (backend_request.go); a body is
+//     written by a goroutine of the exchange (backend_exchange.go), with a
+//     Content-Length, or chunked and followed by the request's trailers, so
+//     that a backend may answer before it read the whole body. "Expect: 100-continue" holds the body back until the
 //     backend's 100, a final response (the body is then not sent and the
 //     connection not reused) or one second.
 //   - The response head must arrive within WithResponseHeaderTimeout of the
@@ -68,6 +68,13 @@ package frontdoor
 // written cannot be told from that request's response, in HTTP/1.1, by
 // anyone; they make that response malformed or are found past its end.
 //
+// The forwarding itself (hop-by-hop headers, X-Forwarded-*, upgrades,
+// flushing, announcing trailers) stays with ReverseProxy in proxy.go: the
+// client only carries bytes. The parts work on raw bytes without an
+// http.Response (readResponseHead, parseResponseHead, responseBody,
+// backendPool, backendConn), so that a forwarding path that skips net/http
+// can share them.
+//
 // # Failures
 //
 // An exchange that wrote no byte of its request fails with a
@@ -77,7 +84,10 @@ package frontdoor
 // response to a bodiless idempotent request (the backend closed it while
 // we were sending), is replaced by a new connection once, transparently,
 // as net/http's Transport does; the peek before reuse makes both rare. The
-// request's context ending closes the connection at once.
+// request's context ending closes the connection at once. A failed
+// exchange waits for its body writer to stop, as the Transport does, so
+// that whether the body was read is settled before the Balancer decides on
+// a retry.
 //
 // # What it does not do
 //
@@ -87,7 +97,10 @@ package frontdoor
 // per-host dial limits (one client serves one backend, whose concurrency
 // the Balancer bounds), no httptrace hooks but Got1xxResponse. Response
 // heads and trailer sections are limited to 64 KiB (nginx: 4 or 8 KiB),
-// where the Transport allowed 10 MB.
+// where the Transport allowed 10 MB. A request body with a Content-Length
+// carries no trailers (chunked ones do). On platforms without a
+// non-blocking peek (backend_peek_other.go, Windows) idle connections are
+// trusted as far as framing goes.
 
 import (
 	"context"
