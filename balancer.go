@@ -49,6 +49,12 @@ func WithWeights(weights ...int) BalancerOption {
 // for a while (see [PassiveHealth]); failed requests are retried on another
 // backend when that is safe (see [RetryPolicy]). When no backend is eligible
 // it answers 503; when every attempt failed, 502 (504 for a timeout).
+// Trailers pass both ways: a client's go to the backend after the request
+// body when that is sent chunked (as every body of unknown length is; a
+// body with a Content-Length cannot carry them), and a backend's reach the
+// client; fields that frame, route or authenticate a
+// message (Content-Length, Host, Authorization and the like) never pass as
+// trailers.
 //
 // The path and query go to the backend as the client sent them, byte for
 // byte ("//" and "%2F" included), after the backend URL's own path. A path

@@ -78,6 +78,19 @@
 // allows more. Error responses never carry backend addresses or Go error
 // text.
 //
+// A Balancer speaks HTTP/1.1 to its backends through a client of its own,
+// not net/http's Transport, so that no backend response can reach a client
+// but the one that asked: a pooled connection is reused only when the
+// backend sent exactly what its response's framing says, and is closed if
+// any byte is left beyond it, as nginx does ("upstream sent more data than
+// specified"). A backend with a Content-Length or response-splitting bug
+// thus cannot hand one client's answer to another. Responses that could
+// be framed two ways (a status outside 100-599, a field name followed by
+// space before its colon, conflicting Content-Length values, a transfer
+// coding other than chunked) are answered 502, and 1xx interim responses
+// are forwarded to HTTP/1.1 and HTTP/2 clients only. [WithTransport] and
+// HTTP/2 ([WithProtocols]) use net/http's Transport instead.
+//
 // # Performance
 //
 // [StaticFS] computes what it needs to know about a file once per version
@@ -91,10 +104,10 @@
 // the zstd command's; see [Compression]). When the cache is full, entries
 // make room at random; a coding that does not fit is not sent. A small
 // file or coding in memory is served after one stat of its file, without
-// opening it. On Linux the stat of an
-// [OpenDir] file is one fstatat per path component, with no allocation; an
-// fs.FS without a Stat method (an embed.FS) is stat'ed by opening the
-// file, which for an embed.FS stays in memory. Larger files from [OpenDir]
+// opening it. On Linux the stat of an [OpenDir] file is one fstatat per
+// path component, with no allocation; an fs.FS without a Stat method (an
+// embed.FS) is stat'ed by opening the file, which for an embed.FS stays in
+// memory. Larger files from [OpenDir]
 // and [os.DirFS] reach the connection through their *os.File, so the
 // kernel's sendfile path is kept. A GET or HEAD without Range or If-*
 // headers, which always gets the whole file, is answered without

@@ -94,7 +94,8 @@ type forwarder struct {
 	load    *load
 	logger  *slog.Logger
 	rp      *httputil.ReverseProxy
-	kt      *keepAliveTransport // nil with a custom RoundTripper
+	client  *backendClient      // the HTTP/1.1 client, unless kt or a custom RoundTripper
+	kt      *keepAliveTransport // net/http's Transport, when HTTP/2 is enabled
 	name    string              // target.Redacted(), for errors
 	pool    sync.Pool           // of *attemptWriter
 	counted bool                // connections are proxyConns (own transport)
@@ -122,7 +123,15 @@ func newForwarder(target *url.URL, cfg *proxyConfig, ld *load, logger *slog.Logg
 	}
 	f.pool.New = func() any { return newAttemptWriter(f) }
 	var rt http.RoundTripper = cfg.transport
-	if rt == nil {
+	switch {
+	case rt != nil:
+	case cfg.http1Only():
+		c, err := newBackendClient(target, cfg, logger)
+		if err != nil {
+			return nil, err
+		}
+		f.client, rt = c, c
+	default:
 		f.kt = newKeepAliveTransport(cfg.newTransport())
 		f.counted = true
 		f.tls = target.Scheme == "https"
@@ -172,6 +181,7 @@ func (f *forwarder) forwardTap(w http.ResponseWriter, r *http.Request, tap attem
 	aw := f.pool.Get().(*attemptWriter)
 	aw.ResponseWriter = w
 	aw.tap = tap
+	aw.noInterim = !r.ProtoAtLeast(1, 1)
 	defer func() {
 		if !aw.upgraded {
 			f.load.inflight.Add(-1)
@@ -192,12 +202,19 @@ func (f *forwarder) forwardTap(w http.ResponseWriter, r *http.Request, tap attem
 	out := r
 	var body *proxyBody
 	hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+	if hasBody && r.ContentLength < 0 && r.Trailer == nil {
+		// A chunked body may end with trailers the client did not
+		// declare; the server fills a Trailer map that exists, and
+		// rewrite hands that map to the outbound request.
+		r.Trailer = make(http.Header)
+	}
 	if f.counted && (hasBody || f.tls) {
-		// Trace which connection the attempt used, to tell later whether it
-		// wrote anything. A bodiless request to an http:// backend needs no
-		// trace: the transport itself retries it when a reused connection
-		// fails before writing, and its only errors before a connection is
-		// had are dial errors. Skipping the trace saves two allocations.
+		// With net/http's Transport, trace which connection the attempt
+		// used, to tell later whether it wrote anything. A bodiless
+		// request to an http:// backend needs no trace: the transport
+		// itself retries it when a reused connection fails before
+		// writing, and its only errors before a connection is had are
+		// dial errors. Skipping the trace saves two allocations.
 		aw.traced = true
 		aw.trace = httptrace.ClientTrace{GotConn: aw.gotConnHook}
 		out = r.WithContext(httptrace.WithClientTrace(r.Context(), &aw.trace))
@@ -242,12 +259,16 @@ func (f *forwarder) classify(aw *attemptWriter, r *http.Request, body *proxyBody
 }
 
 // notSent reports whether the failed attempt wrote nothing to the backend.
-// With our own transport every connection counts what it writes, so a
-// connection that died before a byte went out (including a reused one whose
-// backend had closed it) is told apart from one that failed later. With a
-// custom transport, or without a trace, only dial errors are known not to
-// have sent anything.
+// The backend client says so itself (notSentError). With net/http's
+// Transport every connection counts what it writes, so a connection that
+// died before a byte went out (including a reused one whose backend had
+// closed it) is told apart from one that failed later. With a custom
+// transport, or without a trace, only dial errors are known not to have
+// sent anything.
 func (f *forwarder) notSent(aw *attemptWriter, err error) bool {
+	if _, ok := errors.AsType[notSentError](err); ok {
+		return true
+	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return true
@@ -294,6 +315,10 @@ func (f *forwarder) cut(aw *attemptWriter, r *http.Request) error {
 
 // closeIdle closes the forwarder's idle connections to the backend.
 func (f *forwarder) closeIdle() {
+	if f.client != nil {
+		f.client.closeIdle()
+		return
+	}
 	if f.kt != nil {
 		f.kt.CloseIdleConnections()
 		return
@@ -301,15 +326,6 @@ func (f *forwarder) closeIdle() {
 	if c, ok := f.cfg.transport.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
-}
-
-// transport returns the backend's current Transport, nil with a custom
-// RoundTripper.
-func (f *forwarder) transport() *http.Transport {
-	if f.kt == nil {
-		return nil
-	}
-	return f.kt.cur.Load()
 }
 
 // closeStreams closes every open upgraded stream to the backend. The

@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +29,7 @@ type attemptWriter struct {
 	writeErr  error // first failed write to the client
 	responded bool  // final response headers went to the client
 	upgraded  bool  // the connection was hijacked for an upgrade
+	noInterim bool  // the client speaks HTTP/1.0: no 1xx responses (RFC 9110 §15.2)
 	tap       attemptTap
 
 	traced      bool // the GotConn hook is installed
@@ -86,6 +85,8 @@ func (aw *attemptWriter) headersOut(code int) {
 func (aw *attemptWriter) WriteHeader(code int) {
 	if code >= 200 || code == http.StatusSwitchingProtocols {
 		aw.headersOut(code)
+	} else if aw.noInterim {
+		return
 	}
 	aw.ResponseWriter.WriteHeader(code)
 }
@@ -171,10 +172,6 @@ func (c *proxyConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// minIdleConnTimeout is the floor of an idle timeout learned from a
-// backend's "Keep-Alive: timeout=N".
-const minIdleConnTimeout = 500 * time.Millisecond
-
 // keepAliveTransport is a backend's own Transport. When the backend
 // announces an idle timeout ("Keep-Alive: timeout=N", as Apache and Node.js
 // do) shorter than ours, it swaps in a clone of the Transport that closes
@@ -223,21 +220,4 @@ func (kt *keepAliveTransport) learn(t *http.Transport, v string) {
 	nt.IdleConnTimeout = d
 	kt.cur.Store(nt)
 	t.CloseIdleConnections()
-}
-
-// parseKeepAliveTimeout returns N from a Keep-Alive header value such as
-// "timeout=5, max=100".
-func parseKeepAliveTimeout(v string) (int, bool) {
-	for part := range strings.SplitSeq(v, ",") {
-		k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok || !strings.EqualFold(strings.TrimSpace(k), "timeout") {
-			continue
-		}
-		n, err := strconv.Atoi(strings.Trim(strings.TrimSpace(val), `"`))
-		if err != nil || n <= 0 {
-			return 0, false
-		}
-		return n, true
-	}
-	return 0, false
 }

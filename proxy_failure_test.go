@@ -118,7 +118,7 @@ func TestProxyKeepAliveTimeoutHonoured(t *testing.T) {
 	res, _ := env.get(t, "/")
 	assert.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Empty(t, res.Header.Get("Keep-Alive"), "hop-by-hop")
-	assert.Equal(t, time.Second, env.f.transport().IdleConnTimeout, "closes before the backend's 2 s")
+	assert.Equal(t, time.Second, env.f.client.pool.idleTimeout(), "closes before the backend's 2 s")
 	res, _ = env.get(t, "/")
 	assert.Equal(t, http.StatusOK, res.StatusCode)
 }

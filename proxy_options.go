@@ -127,6 +127,14 @@ func (c *proxyConfig) newTransport() *http.Transport {
 	return t
 }
 
+// http1Only reports whether backends are spoken to in HTTP/1.1 only, by
+// the backend client; WithProtocols enabling HTTP/2 keeps net/http's
+// Transport.
+func (c *proxyConfig) http1Only() bool {
+	p := c.protocols
+	return p == nil || p.HTTP1() && !p.HTTP2() && !p.UnencryptedHTTP2()
+}
+
 // errorLog returns the *log.Logger that ReverseProxy writes its own
 // complaints to: Debug records of logger, since they are per-request.
 func errorLog(logger *slog.Logger) *log.Logger {
@@ -153,11 +161,16 @@ func (bp *proxyBufferPool) Put(b []byte) {
 }
 
 // WithTransport sets the [net/http.RoundTripper] that carries requests to
-// every backend, in place of the tuned [net/http.Transport] each backend gets
-// by default. With a custom transport the dial, timeout, idle and protocol
-// options are ignored, and a failed attempt counts as not sent only when the
-// error is a dial error. Nil, the default, means one tuned Transport per
-// backend. rt must be safe for concurrent use.
+// every backend, in place of the Balancer's own HTTP/1.1 client per backend.
+// A custom RoundTripper does not get that client's protection: a backend
+// that sends more than its response's framing says can have the extra
+// bytes read as another client's response by a RoundTripper that reuses
+// connections, as net/http's Transport does (the package documentation's
+// Security section says more). With a
+// custom transport the dial, timeout, idle, protocol and TLS options are
+// ignored, and a failed attempt counts as not sent only when the error is
+// a dial error. Nil, the default, means the Balancer's own client. rt must
+// be safe for concurrent use.
 func WithTransport(rt http.RoundTripper) BalancerOption {
 	return balancerOptionFunc(func(c *balancerConfig) { c.proxy.transport = rt })
 }
@@ -261,7 +274,11 @@ func WithFlushInterval(d time.Duration) BalancerOption {
 // [net/http.Transport.Protocols]: SetHTTP2(true) enables HTTP/2 over TLS
 // (negotiated with ALPN), and a set holding UnencryptedHTTP2 but not HTTP1
 // speaks h2c (prior knowledge) to http:// backends. Nil, the default, is
-// HTTP/1.1 only, as nginx speaks to upstreams. Ignored with [WithTransport].
+// HTTP/1.1 only, as nginx speaks to upstreams, through the Balancer's own
+// client. A set that enables HTTP/2 is served by net/http's Transport,
+// which speaks HTTP/1.1 too when a backend declines HTTP/2, without the
+// own client's refusal to reuse a connection holding stray bytes (see
+// [WithTransport]). Ignored with [WithTransport].
 func WithProtocols(p *http.Protocols) BalancerOption {
 	return balancerOptionFunc(func(c *balancerConfig) {
 		if p == nil {
@@ -275,8 +292,9 @@ func WithProtocols(p *http.Protocols) BalancerOption {
 
 // WithTLSClientConfig sets the TLS settings used with https:// backends (a
 // private CA in RootCAs, a client certificate for mutual TLS). The config is
-// cloned; ALPN for HTTP/2 is added when [WithProtocols] enables it. Nil, the
-// default, verifies backends against the system roots. Ignored with
+// cloned; ALPN offers only "http/1.1" unless [WithProtocols] enables
+// HTTP/2, and ServerName defaults to the backend's host. Nil, the default,
+// verifies backends against the system roots. Ignored with
 // [WithTransport].
 func WithTLSClientConfig(c *tls.Config) BalancerOption {
 	return balancerOptionFunc(func(bc *balancerConfig) { bc.proxy.tlsConfig = c })

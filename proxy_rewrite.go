@@ -32,6 +32,11 @@ func (f *forwarder) rewrite(pr *httputil.ProxyRequest) {
 		delete(out.Header, "Connection")
 	}
 	f.cfg.setForwarded(in, out.Header)
+	if in.Trailer != nil {
+		// The server fills in's Trailer map as the body ends; the clone
+		// ReverseProxy made of it would stay empty.
+		out.Trailer = in.Trailer
+	}
 	if f.cfg.requestID {
 		setRequestID(out.Header)
 	}

@@ -470,21 +470,25 @@ func TestProxyOptionsValidate(t *testing.T) {
 }
 
 func TestProxyTransportDefaults(t *testing.T) {
-	backend, _ := newProxyTestRecorder(t)
+	backend, seen := newProxyTestRecorder(t)
 	env := newProxyTestEnv(t, backend.URL)
-	tr := env.f.transport()
-	require.NotNil(t, tr)
-	assert.Nil(t, tr.Proxy, "no environment proxy")
-	assert.Equal(t, defaultMaxIdleConnsPerHost, tr.MaxIdleConnsPerHost)
-	assert.Equal(t, defaultIdleConnTimeout, tr.IdleConnTimeout)
-	assert.Equal(t, defaultResponseHeaderTimeout, tr.ResponseHeaderTimeout)
-	assert.True(t, tr.DisableCompression)
+	c := env.f.client
+	require.NotNil(t, c, "HTTP/1.1 backends get the backend client")
+	assert.Equal(t, defaultMaxIdleConnsPerHost, c.pool.max)
+	assert.Equal(t, defaultIdleConnTimeout, c.pool.idleTimeout())
+	assert.Equal(t, defaultResponseHeaderTimeout, c.headerTimeout)
+	assert.Equal(t, defaultDialTimeout, c.dialTimeout)
+	req, _ := http.NewRequest(http.MethodGet, env.front.URL+"/", nil)
+	req.Header.Set("Accept-Encoding", "identity")
+	env.do(t, req)
+	assert.Equal(t, "identity", proxyTestNext(t, seen).header.Get("Accept-Encoding"), "no transparent gzip")
 
 	tuned := newProxyTestEnv(t, backend.URL, WithMaxIdleConnsPerHost(7), WithIdleConnTimeout(time.Minute),
 		WithResponseHeaderTimeout(time.Second), WithDialTimeout(time.Second))
-	assert.Equal(t, 7, tuned.f.transport().MaxIdleConnsPerHost)
-	assert.Equal(t, time.Minute, tuned.f.transport().IdleConnTimeout)
-	assert.Equal(t, time.Second, tuned.f.transport().ResponseHeaderTimeout)
+	assert.Equal(t, 7, tuned.f.client.pool.max)
+	assert.Equal(t, time.Minute, tuned.f.client.pool.idleTimeout())
+	assert.Equal(t, time.Second, tuned.f.client.headerTimeout)
+	assert.Equal(t, time.Second, tuned.f.client.dialTimeout)
 }
 
 // proxyTestRoundTripper is a custom transport for WithTransport.
@@ -507,7 +511,7 @@ func (rt *proxyTestRoundTripper) RoundTrip(r *http.Request) (*http.Response, err
 func TestProxyCustomTransport(t *testing.T) {
 	rt := &proxyTestRoundTripper{}
 	env := newProxyTestEnv(t, "http://backend.invalid", WithTransport(rt))
-	assert.Nil(t, env.f.transport())
+	assert.Nil(t, env.f.client)
 	res, _ := env.get(t, "/")
 	assert.Equal(t, http.StatusTeapot, res.StatusCode)
 
