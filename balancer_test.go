@@ -160,23 +160,32 @@ func TestBalancerLeastConnAvoidsSlowBackend(t *testing.T) {
 	assert.Equal(t, http.StatusOK, <-done)
 }
 
+// A backend whose connections are refused costs no request: the one that
+// meets it is retried on the next backend, later ones skip it for a
+// second (quarantine), and after MaxFails such seconds it is ejected.
 func TestBalancerFailover(t *testing.T) {
+	clk := newTestClock()
 	a, bb, c := newBalTestBackend(t, "a"), newBalTestBackend(t, "b"), newBalTestBackend(t, "c")
-	b := newBalTestBalancer(t, []string{a.URL, bb.URL, c.URL})
+	b := newBalTestBalancer(t, []string{a.URL, bb.URL, c.URL}, withBalTestClock(clk))
 	for range 6 {
 		code, _ := balTestDo(b, http.MethodGet, "")
 		require.Equal(t, http.StatusOK, code)
 	}
 	bb.Close() // mid-run: dials to b are refused from now on
-	for range 30 {
-		code, body := balTestDo(b, http.MethodGet, "")
-		assert.Equal(t, http.StatusOK, code)
-		assert.NotEqual(t, "b", body)
+	for second := range 3 {
+		for range 10 {
+			code, body := balTestDo(b, http.MethodGet, "")
+			assert.Equal(t, http.StatusOK, code)
+			assert.NotEqual(t, "b", body)
+		}
+		st := balTestStatus(t, b, bb.URL)
+		assert.EqualValues(t, 2+second+1, st.Requests, "one try per second")
+		assert.EqualValues(t, second+1, st.Failures)
+		clk.advance(time.Second)
 	}
 	st := balTestStatus(t, b, bb.URL)
-	assert.Equal(t, StateEjected, st.State)
-	assert.EqualValues(t, 3, st.Failures, "ejected after MaxFails, then skipped")
-	assert.EqualValues(t, 2+3, st.Requests)
+	assert.Equal(t, StateEjected, st.State, "ejected after MaxFails")
+	assert.WithinDuration(t, clk.now().Add(time.Second), st.EjectedUntil, 0, "for BaseEjection, 2 s")
 }
 
 func TestBalancerRetryNotSentPOSTKeepsBody(t *testing.T) {
