@@ -43,9 +43,9 @@ type RetryPolicy struct {
 	// connections are still retried.
 	MaxDuration time.Duration
 	// BudgetRatio caps the retries of requests that reached a backend at
-	// this fraction of the request rate (measured over one second), plus
-	// BudgetFloor retries per second, so that an outage cannot multiply
-	// the load. Default 0.2.
+	// this fraction of the request rate (measured every second; a slower
+	// second halves the estimate, no more), plus BudgetFloor retries per
+	// second, so that an outage cannot multiply the load. Default 0.2.
 	BudgetRatio float64
 	// BudgetFloor is the retry rate always allowed, per second. Default 10.
 	BudgetFloor float64
@@ -249,12 +249,17 @@ func (a *bodyAttempt) Close() error { return nil }
 
 // retryBudget caps retries with a rate.Limiter whose rate follows the
 // request rate: floor + ratio × requests per second, re-measured every
-// second. It is safe for concurrent use.
+// second. A window slower than the last estimate only halves it, so that a
+// lull of a second or two (a stall of the process itself, whose requests
+// then arrive at once) does not leave the budget empty for the burst of
+// retries that follows; a real drop is followed within a few seconds. It
+// is safe for concurrent use.
 type retryBudget struct {
 	ratio, floor float64
 	lim          *rate.Limiter
-	reqs         atomic.Int64 // requests in the current window
-	since        atomic.Int64 // start of the window, Unix nanoseconds
+	reqs         atomic.Int64  // requests in the current window
+	since        atomic.Int64  // start of the window, Unix nanoseconds
+	rps          atomic.Uint64 // the request rate estimate, float64 bits
 }
 
 func newRetryBudget(ratio, floor float64, now time.Time) *retryBudget {
@@ -265,12 +270,14 @@ func newRetryBudget(ratio, floor float64, now time.Time) *retryBudget {
 }
 
 // request counts one incoming request and, once a second, re-sizes the
-// limiter to the rate measured.
+// limiter to the rate estimated.
 func (rb *retryBudget) request(now time.Time) {
 	rb.reqs.Add(1)
 	start, t := rb.since.Load(), now.UnixNano()
 	if el := t - start; el >= int64(time.Second) && rb.since.CompareAndSwap(start, t) {
-		rps := float64(rb.reqs.Swap(0)) / time.Duration(el).Seconds()
+		measured := float64(rb.reqs.Swap(0)) / time.Duration(el).Seconds()
+		rps := max(measured, math.Float64frombits(rb.rps.Load())/2)
+		rb.rps.Store(math.Float64bits(rps))
 		l := rb.floor + rb.ratio*rps
 		rb.lim.SetLimitAt(now, rate.Limit(l))
 		rb.lim.SetBurstAt(now, max(1, int(math.Ceil(l))))

@@ -138,3 +138,39 @@ func TestRetryBodyReplay(t *testing.T) {
 	var nilBody *retryBody
 	assert.Equal(t, bodyEmpty, nilBody.state())
 }
+
+// balTestBudgetTokens takes every token the budget holds at now.
+func balTestBudgetTokens(rb *retryBudget, now time.Time) (n int) {
+	for rb.allow(now) {
+		n++
+	}
+	return n
+}
+
+// A lull of a second or two (the process stalled, then its requests come
+// at once) does not empty the budget: it is the burst of retries of the
+// requests a dying backend broke that follows. A lasting drop in traffic
+// still shrinks the budget within seconds, so a storm stays bounded.
+func TestRetryBudgetSurvivesALull(t *testing.T) {
+	now := time.Unix(0, 0)
+	rb := newRetryBudget(0.2, 10, now)
+	for range 5000 { // 5 s at 1000 requests per second
+		now = now.Add(time.Millisecond)
+		rb.request(now)
+	}
+	assert.Equal(t, 210, balTestBudgetTokens(rb, now), "10 + 20% of 1000")
+
+	now = now.Add(2 * time.Second) // nothing for 2 s, then a request
+	rb.request(now)
+	now = now.Add(time.Second) // refilled for a second at the new rate
+	rb.request(now)
+	assert.GreaterOrEqual(t, balTestBudgetTokens(rb, now), 50, "10 + 20% of a quarter of 1000")
+
+	for range 10 { // then 10 s at 5 requests per second
+		for range 5 {
+			now = now.Add(200 * time.Millisecond)
+			rb.request(now)
+		}
+	}
+	assert.LessOrEqual(t, balTestBudgetTokens(rb, now.Add(time.Second)), 12, "back to about the floor")
+}
