@@ -97,14 +97,11 @@ type backendSet struct {
 // naming it. Call Close or Shutdown when done with the Balancer.
 //
 // With no options every backend has weight 1 and is picked by
-// [RoundRobin]; 3 consecutive failures eject a backend for 10 s, doubling
-// per repeated ejection up to 5 min, with at most half the backends out
-// ([PassiveHealth]); a request is tried at most 3 times, with no retry
-// starting later than one dial timeout (5 s) after the first attempt and
-// retries held under 20% of the request rate plus 10 per second
-// ([RetryPolicy]); there are no active health checks ([HealthCheck]); a
-// removed backend drains for 30 s ([WithDrainTimeout]); state changes are
-// logged to [slog.Default].
+// [RoundRobin]; failing backends are ejected and tried again as the zero
+// [PassiveHealth] says, failed requests retried as the zero [RetryPolicy]
+// says; there are no active health checks ([HealthCheck]); a removed
+// backend drains ([WithDrainTimeout]); state changes are logged to
+// [slog.Default].
 func NewBalancer(backends []string, opts ...BalancerOption) (*Balancer, error) {
 	if len(backends) == 0 {
 		return nil, errors.New("frontdoor: NewBalancer: no backends")
@@ -220,25 +217,21 @@ func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serve runs the attempts for one request. It returns the error to answer
-// with, or nil once a response went to the client.
+// with, or nil once a response went to the client. RetryPolicy.next
+// decides what follows each failed attempt.
 func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, s *backendSet, body *retryBody, start time.Time) error {
 	var triedBuf [4]*Backend
 	tried := triedBuf[:0]
 	err := ErrNoBackend
+	sent := 0       // attempts that reached a backend
+	next := tryFree // the first attempt needs no token
 	now := start
-	for try := 0; try < b.cfg.retry.MaxTries; try++ {
-		if try > 0 {
-			now = b.cfg.now()
-			if !retryable(r.Method, r.Header, failureClass(err), body.state()) ||
-				now.Sub(start) >= b.cfg.retry.MaxDuration || r.Context().Err() != nil {
-				break
-			}
-		}
+	for {
 		// An empty budget is seen before picking, so that a refused
 		// retry does not move the strategy on (round robin would skip a
 		// backend), but a token is taken only for a retry that will
 		// happen: a pool with nothing left to try must not drain it.
-		if try > 0 && !b.budget.ready(now) {
+		if next == tryPaid && !b.budget.ready(now) {
 			b.budgetExhausted(r)
 			break
 		}
@@ -246,7 +239,7 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, s *backendSet, 
 		if be == nil {
 			break
 		}
-		if try > 0 && !b.budget.allow(now) { // another request took the last token
+		if next == tryPaid && !b.budget.allow(now) { // another request took the last token
 			if kind == pickTrial {
 				be.trial.Store(false) // the trial slot admit took is not used
 			}
@@ -255,7 +248,7 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, s *backendSet, 
 		}
 		tried = append(tried, be)
 		be.requests.Add(1)
-		if try > 0 {
+		if len(tried) > 1 {
 			be.retries.Add(1)
 		}
 		if body != nil {
@@ -270,11 +263,14 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, s *backendSet, 
 		}
 		b.cfg.logger.LogAttrs(r.Context(), slog.LevelDebug, "frontdoor: attempt failed",
 			slog.String("backend", be.name), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Int("try", try+1), slog.Any("err", err))
-		if kind == pickPanic {
-			// Every backend is ejected: one try each request, so that a
-			// dead pool answers within one dial timeout and is not
-			// hammered with retries.
+			slog.String("path", r.URL.Path), slog.Int("try", len(tried)), slog.Any("err", err))
+		class := failureClass(err)
+		if class != ErrNotSent {
+			sent++
+		}
+		now = b.cfg.now()
+		next = b.cfg.retry.next(r, class, body.state(), sent, now.Sub(start), kind == pickPanic)
+		if next == tryNone {
 			break
 		}
 	}

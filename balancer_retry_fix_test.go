@@ -128,8 +128,9 @@ func TestBalancerFixHashRetryKeepsCache(t *testing.T) {
 // whole for a pool that does.
 func TestBalancerFixBudgetNotSpentWithoutRetry(t *testing.T) {
 	clk := newTestClock() // frozen: the budget never refills
-	dead := balTestDeadURL(t)
-	b := newBalTestBalancer(t, []string{dead}, withBalTestClock(clk),
+	hang := newBalTestBackend(t, "hang")
+	hang.mode.Store(balModeHangup)
+	b := newBalTestBalancer(t, []string{hang.URL}, withBalTestClock(clk),
 		WithPassiveHealth(PassiveHealth{MaxFails: -1}),
 		WithRetryPolicy(RetryPolicy{BudgetFloor: 2, BudgetRatio: 0.001}))
 	for range 5 {
@@ -137,8 +138,8 @@ func TestBalancerFixBudgetNotSpentWithoutRetry(t *testing.T) {
 		assert.Equal(t, http.StatusBadGateway, code)
 	}
 	live := newBalTestBackend(t, "live")
-	require.NoError(t, b.SetBackends([]BackendSpec{{URL: dead, Weight: 1}, {URL: live.URL, Weight: 1}}))
-	// Each of these may start on the dead backend (round robin moved on
+	require.NoError(t, b.SetBackends([]BackendSpec{{URL: hang.URL, Weight: 1}, {URL: live.URL, Weight: 1}}))
+	// Each of these may start on the broken backend (round robin moved on
 	// for the retry too): their retries need the two tokens the budget
 	// holds, which the failures above must not have taken.
 	for range 2 {

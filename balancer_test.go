@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,23 +160,32 @@ func TestBalancerLeastConnAvoidsSlowBackend(t *testing.T) {
 	assert.Equal(t, http.StatusOK, <-done)
 }
 
+// A backend whose connections are refused costs no request: the one that
+// meets it is retried on the next backend, later ones skip it for a
+// second (quarantine), and after MaxFails such seconds it is ejected.
 func TestBalancerFailover(t *testing.T) {
+	clk := newTestClock()
 	a, bb, c := newBalTestBackend(t, "a"), newBalTestBackend(t, "b"), newBalTestBackend(t, "c")
-	b := newBalTestBalancer(t, []string{a.URL, bb.URL, c.URL})
+	b := newBalTestBalancer(t, []string{a.URL, bb.URL, c.URL}, withBalTestClock(clk))
 	for range 6 {
 		code, _ := balTestDo(b, http.MethodGet, "")
 		require.Equal(t, http.StatusOK, code)
 	}
 	bb.Close() // mid-run: dials to b are refused from now on
-	for range 30 {
-		code, body := balTestDo(b, http.MethodGet, "")
-		assert.Equal(t, http.StatusOK, code)
-		assert.NotEqual(t, "b", body)
+	for second := range 3 {
+		for range 10 {
+			code, body := balTestDo(b, http.MethodGet, "")
+			assert.Equal(t, http.StatusOK, code)
+			assert.NotEqual(t, "b", body)
+		}
+		st := balTestStatus(t, b, bb.URL)
+		assert.EqualValues(t, 2+second+1, st.Requests, "one try per second")
+		assert.EqualValues(t, second+1, st.Failures)
+		clk.advance(time.Second)
 	}
 	st := balTestStatus(t, b, bb.URL)
-	assert.Equal(t, StateEjected, st.State)
-	assert.EqualValues(t, 3, st.Failures, "ejected after MaxFails, then skipped")
-	assert.EqualValues(t, 2+3, st.Requests)
+	assert.Equal(t, StateEjected, st.State, "ejected after MaxFails")
+	assert.WithinDuration(t, clk.now().Add(time.Second), st.EjectedUntil, 0, "for BaseEjection, 2 s")
 }
 
 func TestBalancerRetryNotSentPOSTKeepsBody(t *testing.T) {
@@ -197,6 +207,47 @@ func TestBalancerRetryNotSentPOSTKeepsBody(t *testing.T) {
 			assert.EqualValues(t, 1, balTestStatus(t, b, echo.URL).Retries)
 		})
 	}
+}
+
+// balTestReadThenRefuse is a transport that reads a request's whole body
+// and then fails as if the dial to host had been refused: what HTTP/1
+// transports do when the connection dies before they write (their writer
+// may read the body while RoundTrip is already failing). Other hosts go
+// through next.
+type balTestReadThenRefuse struct {
+	host string
+	next http.RoundTripper
+}
+
+func (rt balTestReadThenRefuse) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host != rt.host {
+		return rt.next.RoundTrip(r)
+	}
+	if r.Body != nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+	}
+	return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+}
+
+// A request that was not sent goes to the next backend with its body even
+// when the failed attempt read that body (BufferBody 0).
+func TestBalancerRetryNotSentPOSTAfterBodyRead(t *testing.T) {
+	a, echo := newBalTestBackend(t, "a"), newBalTestBackend(t, "echo")
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	first := StrategyFunc(func(_ *http.Request, bs []*Backend) *Backend { return bs[0] })
+	b := newBalTestBalancer(t, []string{a.URL, echo.URL}, WithStrategy(first),
+		WithPassiveHealth(PassiveHealth{MaxFails: -1}), // a stays first
+		WithTransport(balTestReadThenRefuse{host: strings.TrimPrefix(a.URL, "http://"), next: tr}))
+	for _, body := range []string{"payload", strings.Repeat("y", 60<<10)} {
+		code, got := balTestDo(b, http.MethodPost, body)
+		assert.Equal(t, http.StatusOK, code)
+		assert.Equal(t, "echo:"+body, got)
+	}
+	assert.Zero(t, a.hits.Load())
+	code, _ := balTestDo(b, http.MethodPost, strings.Repeat("z", unsentKeep+1))
+	assert.Equal(t, http.StatusBadGateway, code, "a body over 64 KiB that was read is gone")
 }
 
 func TestBalancerRetryAfterRequestLeft(t *testing.T) {
@@ -236,85 +287,16 @@ func TestBalancerRetryAfterRequestLeft(t *testing.T) {
 	}
 }
 
-func TestRetryable(t *testing.T) {
-	key := http.Header{"Idempotency-Key": {"k"}}
-	tests := []struct {
-		method string
-		hdr    http.Header
-		class  error
-		body   bodyState
-		want   bool
-	}{
-		{"POST", nil, ErrNotSent, bodyUnread, true},
-		{"POST", nil, ErrNotSent, bodyReplayable, true},
-		{"POST", nil, ErrNotSent, bodyConsumed, false},
-		{"POST", nil, ErrBroken, bodyEmpty, false},
-		{"POST", nil, ErrTimeout, bodyReplayable, false},
-		{"POST", key, ErrTimeout, bodyReplayable, true},
-		{"POST", key, ErrBroken, bodyConsumed, false},
-		{"PATCH", nil, ErrBroken, bodyEmpty, false},
-		{"GET", nil, ErrBroken, bodyEmpty, true},
-		{"GET", nil, ErrTimeout, bodyEmpty, true},
-		{"HEAD", nil, ErrTimeout, bodyEmpty, true},
-		{"OPTIONS", nil, ErrBroken, bodyEmpty, true},
-		{"TRACE", nil, ErrBroken, bodyEmpty, true},
-		{"PUT", nil, ErrBroken, bodyReplayable, true},
-		{"PUT", nil, ErrBroken, bodyConsumed, false},
-		{"DELETE", nil, ErrTimeout, bodyUnread, true},
-		{"GET", nil, ErrClientGone, bodyEmpty, false},
-		{"GET", nil, ErrNotSent, bodyEmpty, true},
-	}
-	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%s/%v/%d/key=%v", tt.method, tt.class, tt.body, tt.hdr != nil), func(t *testing.T) {
-			assert.Equal(t, tt.want, retryable(tt.method, tt.hdr, tt.class, tt.body))
-		})
-	}
-	be := &BackendError{Class: ErrTimeout, Err: io.EOF}
-	assert.Equal(t, ErrTimeout, failureClass(be))
-	assert.Equal(t, ErrClientGone, failureClass(&BackendError{Class: ErrClientGone}))
-	assert.Equal(t, ErrBroken, failureClass(io.EOF))
-}
-
-func TestRetryBodyReplay(t *testing.T) {
-	rb := newRetryBody(io.NopCloser(strings.NewReader("hello world")), 64)
-	assert.Equal(t, bodyUnread, rb.state())
-	first := rb.attempt()
-	p := make([]byte, 5)
-	n, err := first.Read(p)
-	require.NoError(t, err)
-	assert.Equal(t, "hello", string(p[:n]))
-	assert.Equal(t, bodyReplayable, rb.state())
-	require.NoError(t, first.Close())
-
-	second := rb.attempt()
-	_, err = first.Read(p)
-	assert.ErrorIs(t, err, errBodyGone, "the old attempt is cut off")
-	all, err := io.ReadAll(second)
-	require.NoError(t, err)
-	assert.Equal(t, "hello world", string(all))
-	all, err = io.ReadAll(rb.attempt())
-	require.NoError(t, err)
-	assert.Equal(t, "hello world", string(all))
-
-	small := newRetryBody(io.NopCloser(strings.NewReader("hello world")), 4)
-	_, _ = io.ReadAll(small.attempt())
-	assert.Equal(t, bodyConsumed, small.state())
-	_, err = small.attempt().Read(p)
-	assert.ErrorIs(t, err, errBodyGone)
-	var nilBody *retryBody
-	assert.Equal(t, bodyEmpty, nilBody.state())
-}
-
 func TestBalancerRetryBudgetExhausted(t *testing.T) {
 	clk := newTestClock()
-	live := newBalTestBackend(t, "live")
-	dead := balTestDeadURL(t)
-	b := newBalTestBalancer(t, []string{dead, live.URL}, withBalTestClock(clk),
+	live, hang := newBalTestBackend(t, "live"), newBalTestBackend(t, "hang")
+	hang.mode.Store(balModeHangup)
+	b := newBalTestBalancer(t, []string{hang.URL, live.URL}, withBalTestClock(clk),
 		WithPassiveHealth(PassiveHealth{MaxFails: -1}),
 		WithRetryPolicy(RetryPolicy{BudgetFloor: 1, BudgetRatio: 0.5}))
 	var codes []int
-	// Round-robin picks: dead then the retry on live, dead (no retry
-	// left), live, dead (no retry left).
+	// Round-robin picks: hang then the retry on live, hang (no retry
+	// left), live, hang (no retry left).
 	for range 4 {
 		code, _ := balTestDo(b, http.MethodGet, "")
 		codes = append(codes, code)
@@ -322,11 +304,78 @@ func TestBalancerRetryBudgetExhausted(t *testing.T) {
 	assert.Equal(t, []int{200, 502, 200, 502}, codes, "one retry per second, then none")
 	clk.advance(time.Second)
 	codes = codes[:0]
-	for range 2 { // live, then dead with a retry on live
+	for range 2 { // live, then hang with a retry on live
 		code, _ := balTestDo(b, http.MethodGet, "")
 		codes = append(codes, code)
 	}
 	assert.Equal(t, []int{200, 200}, codes, "the budget refills")
+}
+
+// A request that was not sent is tried on every backend in turn, even
+// with MaxTries 1 and an empty budget: a refused connection cost the
+// backend nothing.
+func TestBalancerNotSentRetriesIgnoreBudgetAndMaxTries(t *testing.T) {
+	clk := newTestClock() // frozen: the budget never refills
+	live := newBalTestBackend(t, "live")
+	dead := []string{balTestDeadURL(t), balTestDeadURL(t), balTestDeadURL(t)}
+	first := StrategyFunc(func(_ *http.Request, bs []*Backend) *Backend { return bs[0] })
+	b := newBalTestBalancer(t, append(dead, live.URL), withBalTestClock(clk), WithStrategy(first),
+		WithPassiveHealth(PassiveHealth{MaxFails: -1}),
+		WithRetryPolicy(RetryPolicy{MaxTries: 1, BudgetFloor: 0.001, BudgetRatio: 0.001}))
+	for i := range 10 {
+		method, body := http.MethodGet, ""
+		if i%2 == 1 {
+			method, body = http.MethodPost, "order"
+		}
+		code, got := balTestDo(b, method, body)
+		assert.Equal(t, http.StatusOK, code, method)
+		assert.Equal(t, strings.TrimSuffix("live:"+body, ":"), got)
+	}
+	for _, u := range dead {
+		assert.EqualValues(t, 10, balTestStatus(t, b, u).Requests, "every request tried every dead backend")
+	}
+	assert.EqualValues(t, 10, balTestStatus(t, b, live.URL).Retries)
+}
+
+// A pool whose backends answer 5xx, time out or break is not hammered: a
+// 5xx is never retried, and retries of requests that reached a backend
+// stay within the budget (here 2 tokens, never refilled).
+func TestBalancerRetryBudgetSparesFailingPool(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		mode     int32
+		wantCode int
+		wantMore int64 // attempts beyond one per request
+	}{
+		{"5xx", balMode503, http.StatusServiceUnavailable, 0},
+		{"slow", balModeBlock, http.StatusGatewayTimeout, 2},
+		{"broken", balModeHangup, http.StatusBadGateway, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newTestClock()
+			var urls []string
+			for i := range 3 {
+				tb := newBalTestBackend(t, fmt.Sprint(i))
+				tb.mode.Store(tt.mode)
+				t.Cleanup(func() { close(tb.release) }) // before tb closes
+				urls = append(urls, tb.URL)
+			}
+			b := newBalTestBalancer(t, urls, withBalTestClock(clk),
+				WithResponseHeaderTimeout(20*time.Millisecond),
+				WithPassiveHealth(PassiveHealth{MaxFails: -1}),
+				WithRetryPolicy(RetryPolicy{BudgetFloor: 2, BudgetRatio: 0.001}))
+			const requests = 20
+			for range requests {
+				code, _ := balTestDo(b, http.MethodGet, "")
+				assert.Equal(t, tt.wantCode, code)
+			}
+			var attempts int64
+			for _, st := range b.Backends() {
+				attempts += st.Requests
+			}
+			assert.Equal(t, requests+tt.wantMore, attempts)
+		})
+	}
 }
 
 func TestBalancerAllDownAnswersFast(t *testing.T) {
@@ -509,13 +558,22 @@ func TestBalancerMaxTryDuration(t *testing.T) {
 	assert.Zero(t, live.hits.Load())
 }
 
+// MaxTries 1 sends a request to one backend only, but a backend that
+// refused the connection was never sent anything: the next one is tried.
 func TestBalancerMaxTriesOne(t *testing.T) {
-	live := newBalTestBackend(t, "live")
-	b := newBalTestBalancer(t, []string{balTestDeadURL(t), live.URL}, WithRetryPolicy(RetryPolicy{MaxTries: 1}))
+	live, hang := newBalTestBackend(t, "live"), newBalTestBackend(t, "hang")
+	hang.mode.Store(balModeHangup)
+	b := newBalTestBalancer(t, []string{hang.URL, live.URL}, WithRetryPolicy(RetryPolicy{MaxTries: 1}))
 	code, _ := balTestDo(b, http.MethodGet, "")
-	assert.Equal(t, http.StatusBadGateway, code)
+	assert.Equal(t, http.StatusBadGateway, code, "reached hang: not retried")
+	assert.Zero(t, live.hits.Load())
 	code, _ = balTestDo(b, http.MethodGet, "")
 	assert.Equal(t, http.StatusOK, code)
+
+	refused := newBalTestBalancer(t, []string{balTestDeadURL(t), live.URL}, WithRetryPolicy(RetryPolicy{MaxTries: 1}))
+	code, body := balTestDo(refused, http.MethodGet, "")
+	assert.Equal(t, http.StatusOK, code, "not sent: tried on the next backend")
+	assert.Equal(t, "live", body)
 }
 
 func TestBalancerStrategyReturnsNil(t *testing.T) {

@@ -133,14 +133,16 @@
 //
 // Health is tracked passively from the outcome of real requests (see
 // [PassiveHealth]): a backend that fails to connect or times out repeatedly
-// is ejected for a while, longer each time, then gets one trial request
-// before full traffic returns. Clients that go away never count against a
-// backend. Active checks ([WithHealthCheck]) are optional and drive the same
-// state. A request that never reached a backend is retried on another one
-// for any method, its body intact; after the request left, only idempotent
-// requests are retried, within a retry budget (see [RetryPolicy]), so an
-// outage cannot multiply the load. [Balancer.Backends] and
-// [WithOnStateChange] tell what the Balancer sees.
+// is ejected for a short while, then gets one trial request before full
+// traffic returns; the ejection grows only while the trials fail. A backend
+// that refuses a connection is, besides, skipped by other requests for a
+// second. Clients that go away never count against a backend. Active checks
+// ([WithHealthCheck]) are optional and drive the same state. A request that
+// never reached a backend is retried on the next one for any method, its
+// body intact, until every backend was tried; after the request left, only
+// idempotent requests are retried, within a retry budget (see
+// [RetryPolicy]), so an outage cannot multiply the load.
+// [Balancer.Backends] and [WithOnStateChange] tell what the Balancer sees.
 //
 // # Rate limits
 //

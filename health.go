@@ -3,9 +3,11 @@ package frontdoor
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"net/url"
 	"sync/atomic"
 	"time"
@@ -32,8 +34,9 @@ type Backend struct {
 	phase     atomic.Int32 // a BackendState, never StateDraining
 	trial     atomic.Bool  // a half-open trial request is in flight
 	downUntil atomic.Int64 // end of the ejection, Unix nanoseconds
+	skipUntil atomic.Int64 // end of the connect-failure quarantine, Unix nanoseconds
 	consec    atomic.Int64 // consecutive failures
-	level     int          // ejections in a row, after decay
+	level     int          // ejection level: BaseEjection doubles per level (see eject)
 	upSince   time.Time    // when the backend last became healthy
 	checkOK   int          // consecutive passed active checks
 	checkFail int          // consecutive failed active checks
@@ -112,18 +115,35 @@ type StateChange struct {
 // PassiveHealth configures how a [Balancer] takes failing backends out of
 // rotation from the outcome of real requests; see [WithPassiveHealth].
 // Every zero field means its default.
+//
+// MaxFails consecutive failures eject a backend for BaseEjection; then one
+// trial request decides: a success returns it to service, a failure ejects
+// it again for twice as long (up to MaxEjection). Each return to service,
+// and each Decay of healthy time after it, halves the next ejection back
+// towards BaseEjection. So a backend that restarts, however often, is out
+// for about BaseEjection each time, while one that stays down is tried
+// less and less often.
+//
+// A backend that fails to connect (refused, reset or timed out while
+// connecting) is, besides, skipped by other requests for one second (or
+// BaseEjection if shorter), even when MaxEjectionPercent forbids ejecting
+// it. This quarantine is not an ejection: it is not reported, does not
+// count against MaxEjectionPercent, and costs nothing but a timestamp.
+// When every backend is ejected or quarantined, they are all tried again
+// (panic mode).
 type PassiveHealth struct {
 	// MaxFails consecutive failures eject a backend. Default 3; a negative
-	// value disables passive health. Requests that were not sent, timed
-	// out or broke mid-exchange count; a client that went away never does.
+	// value disables passive health, quarantine included. Requests that
+	// were not sent, timed out or broke mid-exchange count; a client that
+	// went away never does.
 	MaxFails int
-	// BaseEjection is the first ejection time; each ejection in a row
-	// doubles it. Default 10 s.
+	// BaseEjection is the first ejection time, and the shortest. Default
+	// 2 s: a backend that restarts is tried again soon after it is back.
 	BaseEjection time.Duration
 	// MaxEjection caps the ejection time. Default 5 min.
 	MaxEjection time.Duration
-	// Decay is how long a backend must stay healthy for its ejection time
-	// to halve again (one step back per Decay). Default 1 min.
+	// Decay is how long a backend must stay healthy for its next ejection
+	// time to halve once more (one step back per Decay). Default 1 min.
 	Decay time.Duration
 	// MaxEjectionPercent of the backends may be ejected at once (at least
 	// one always may). Default 50.
@@ -136,20 +156,29 @@ type PassiveHealth struct {
 	SlowThreshold time.Duration
 }
 
+// connectQuarantine is how long a backend that failed to connect is
+// skipped (see PassiveHealth). A refused connection means nothing listens
+// now; a restart takes about a second or more, so probing more often
+// would only meet more refusals, and one request a second (retried for
+// free elsewhere) is all a dead backend costs while MaxEjectionPercent
+// keeps it in rotation.
+const connectQuarantine = time.Second
+
 // withDefaults returns p with its zero fields set to the defaults.
 func (p PassiveHealth) withDefaults() PassiveHealth {
 	p.MaxFails = cmp.Or(p.MaxFails, 3)
-	p.BaseEjection = cmp.Or(p.BaseEjection, 10*time.Second)
+	p.BaseEjection = cmp.Or(p.BaseEjection, 2*time.Second)
 	p.MaxEjection = cmp.Or(p.MaxEjection, 5*time.Minute)
 	p.Decay = cmp.Or(p.Decay, time.Minute)
 	p.MaxEjectionPercent = cmp.Or(p.MaxEjectionPercent, 50)
 	return p
 }
 
-// WithPassiveHealth sets the passive health rules. Without it (or with a
-// zero PassiveHealth) a backend is ejected after 3 consecutive failures for
-// 10 s, doubling per repeated ejection up to 5 min, at most half the
-// backends at once. Negative durations or a percent above 100 make
+// quarantine is how long a backend that failed to connect is skipped.
+func (p PassiveHealth) quarantine() time.Duration { return min(connectQuarantine, p.BaseEjection) }
+
+// WithPassiveHealth sets the passive health rules; the zero PassiveHealth
+// is the default. Negative durations or a percent above 100 make
 // [NewBalancer] fail.
 func WithPassiveHealth(p PassiveHealth) BalancerOption {
 	return balancerOptionFunc(func(c *balancerConfig) { c.passive = p })
@@ -164,11 +193,12 @@ func WithOnStateChange(f func(StateChange)) BalancerOption {
 }
 
 // eligibleView is the list of backends a strategy chooses from, valid until
-// the Unix nanosecond until (the end of the earliest ejection).
+// the Unix nanosecond until (the end of the earliest ejection or
+// quarantine).
 type eligibleView struct {
 	list  []*Backend
 	until int64
-	panic bool // every backend is ejected; list holds them all
+	panic bool // every backend is ejected or quarantined; list holds them all
 }
 
 // eligible returns the current view of s, rebuilding it when an ejection
@@ -190,7 +220,8 @@ func (b *Balancer) eligible(s *backendSet, now time.Time) *eligibleView {
 }
 
 // buildView moves backends whose ejection ended to half-open and lists the
-// backends that may take a request. b.hmu must be held.
+// backends that may take a request: neither ejected, nor half-open with a
+// trial in flight, nor quarantined. b.hmu must be held.
 func buildView(s *backendSet, now time.Time) (*eligibleView, []StateChange) {
 	var ev []StateChange
 	v := &eligibleView{until: math.MaxInt64, list: make([]*Backend, 0, len(s.members))}
@@ -208,6 +239,10 @@ func buildView(s *backendSet, now time.Time) (*eligibleView, []StateChange) {
 			if be.trial.Load() {
 				continue
 			}
+		}
+		if q := be.skipUntil.Load(); now.UnixNano() < q {
+			v.until = min(v.until, q)
+			continue
 		}
 		v.list = append(v.list, be)
 	}
@@ -329,6 +364,10 @@ func (b *Balancer) record(a attempt, now time.Time) {
 			if n >= int64(b.cfg.passive.MaxFails) {
 				ev = b.eject(be, StateHealthy, now, a.err, ev)
 			}
+			if BackendState(be.phase.Load()) == StateHealthy && connectFailed(a.err) {
+				be.skipUntil.Store(now.Add(b.cfg.passive.quarantine()).UnixNano())
+				b.invalidate()
+			}
 		case StateHalfOpen:
 			ev = b.eject(be, StateHalfOpen, now, a.err, ev)
 		}
@@ -340,9 +379,11 @@ func (b *Balancer) record(a attempt, now time.Time) {
 	b.emit(ev)
 }
 
-// setHealthy returns be to service. b.hmu must be held.
+// setHealthy returns be to service, one ejection level lower. b.hmu must
+// be held.
 func (b *Balancer) setHealthy(be *Backend, from BackendState, now time.Time) StateChange {
 	be.phase.Store(int32(StateHealthy))
+	be.level = max(0, be.level-1)
 	be.consec.Store(0)
 	be.checkFail = 0
 	be.upSince = now
@@ -352,8 +393,10 @@ func (b *Balancer) setHealthy(be *Backend, from BackendState, now time.Time) Sta
 
 // eject takes be out of rotation, unless that would eject more than the
 // allowed share of the set, and appends the change to ev. The ejection
-// time doubles per ejection in a row, up to the cap; each Decay of healthy
-// time since the last recovery halves it back. b.hmu must be held.
+// lasts BaseEjection doubled per level, up to the cap: a failed trial
+// (from half-open) raises the level until the cap is reached; setHealthy
+// lowers it by one, and each Decay of healthy time since by one more.
+// b.hmu must be held.
 func (b *Balancer) eject(be *Backend, from BackendState, now time.Time, err error, ev []StateChange) []StateChange {
 	p := b.cfg.passive
 	if from == StateHealthy {
@@ -375,19 +418,31 @@ func (b *Balancer) eject(be *Backend, from BackendState, now time.Time, err erro
 		if !be.upSince.IsZero() {
 			be.level = max(0, be.level-int(now.Sub(be.upSince)/p.Decay))
 		}
+	} else if ejectionTime(p, be.level) < p.MaxEjection {
+		be.level++
 	}
-	be.level++
-	d := p.MaxEjection
-	if be.level <= 30 {
-		d = min(p.MaxEjection, p.BaseEjection<<(be.level-1))
-	}
-	until := now.Add(d)
+	until := now.Add(ejectionTime(p, be.level))
 	be.downUntil.Store(until.UnixNano())
 	be.phase.Store(int32(StateEjected))
 	be.consec.Store(0)
 	be.checkOK = 0
 	b.invalidate()
 	return append(ev, StateChange{Backend: be.name, From: from, To: StateEjected, Until: until, Err: err})
+}
+
+// ejectionTime is BaseEjection doubled level times, capped at MaxEjection.
+func ejectionTime(p PassiveHealth, level int) time.Duration {
+	if level >= 62 || p.BaseEjection > p.MaxEjection>>level {
+		return p.MaxEjection
+	}
+	return p.BaseEjection << level
+}
+
+// connectFailed reports whether err is a failure to connect to the backend
+// (refused, reset or timed out during the dial): nothing listens there now.
+func connectFailed(err error) bool {
+	op, ok := errors.AsType[*net.OpError](err)
+	return ok && op.Op == "dial"
 }
 
 // emit logs state changes and hands them to the OnStateChange function.

@@ -19,53 +19,81 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// balTestReopenable is a backend answering its name on a fixed address,
+// which a test closes and opens again.
+type balTestReopenable struct {
+	t    *testing.T
+	name string
+	addr string
+	srv  *httptest.Server
+}
+
+func newBalTestReopenable(t *testing.T, name string) *balTestReopenable {
+	rb := &balTestReopenable{t: t, name: name}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	rb.addr = ln.Addr().String()
+	rb.start(ln)
+	return rb
+}
+
+func (rb *balTestReopenable) URL() string { return "http://" + rb.addr }
+
+func (rb *balTestReopenable) start(ln net.Listener) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, rb.name) }))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	rb.t.Cleanup(srv.Close)
+	rb.srv = srv
+}
+
+// reopen listens on the same address again.
+func (rb *balTestReopenable) reopen() {
+	ln, err := net.Listen("tcp", rb.addr)
+	require.NoError(rb.t, err)
+	rb.start(ln)
+}
+
 func TestBalancerRecoveryAfterReopen(t *testing.T) {
 	clk := newTestClock()
 	live := newBalTestBackend(t, "live")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	flaky := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "flaky") }))
-	flaky.Listener.Close()
-	flaky.Listener = ln
-	flaky.Start()
-	t.Cleanup(flaky.Close)
+	flaky := newBalTestReopenable(t, "flaky")
 	var events []StateChange
 	var mu sync.Mutex
-	b := newBalTestBalancer(t, []string{flaky.URL, live.URL}, withBalTestClock(clk),
+	b := newBalTestBalancer(t, []string{flaky.URL(), live.URL}, withBalTestClock(clk),
 		WithOnStateChange(func(c StateChange) { mu.Lock(); events = append(events, c); mu.Unlock() }))
 
-	flaky.Close()
-	for range 6 {
-		code, body := balTestDo(b, http.MethodGet, "")
-		require.Equal(t, http.StatusOK, code)
-		require.Equal(t, "live", body)
+	flaky.srv.Close()
+	// Refused connections are tried once a second (quarantine); the third
+	// in a row ejects the backend for BaseEjection.
+	for range 3 {
+		for range 4 {
+			code, body := balTestDo(b, http.MethodGet, "")
+			require.Equal(t, http.StatusOK, code)
+			require.Equal(t, "live", body)
+		}
+		clk.advance(time.Second)
 	}
-	st := balTestStatus(t, b, flaky.URL)
+	st := balTestStatus(t, b, flaky.URL())
 	require.Equal(t, StateEjected, st.State)
-	assert.WithinDuration(t, clk.now().Add(10*time.Second), st.EjectedUntil, 0)
+	assert.WithinDuration(t, clk.now().Add(time.Second), st.EjectedUntil, 0)
 
 	// Reopen on the same address; before the ejection ends it gets nothing.
-	ln2, err := net.Listen("tcp", addr)
-	require.NoError(t, err)
-	again := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "flaky") }))
-	again.Listener.Close()
-	again.Listener = ln2
-	again.Start()
-	t.Cleanup(again.Close)
-	clk.advance(9 * time.Second)
+	flaky.reopen()
+	clk.advance(999 * time.Millisecond)
 	for range 4 {
 		_, body := balTestDo(b, http.MethodGet, "")
 		assert.Equal(t, "live", body)
 	}
-	clk.advance(time.Second)
+	clk.advance(time.Millisecond)
 	seen := map[string]int{}
 	for range 10 {
 		_, body := balTestDo(b, http.MethodGet, "")
 		seen[body]++
 	}
 	assert.Equal(t, 5, seen["flaky"], "traffic returns after the ejection: %v", seen)
-	assert.Equal(t, StateHealthy, balTestStatus(t, b, flaky.URL).State)
+	assert.Equal(t, StateHealthy, balTestStatus(t, b, flaky.URL()).State)
 	mu.Lock()
 	defer mu.Unlock()
 	var got []string
@@ -73,6 +101,155 @@ func TestBalancerRecoveryAfterReopen(t *testing.T) {
 		got = append(got, e.From.String()+">"+e.To.String())
 	}
 	assert.Equal(t, []string{"healthy>ejected", "ejected>half-open", "half-open>healthy"}, got)
+}
+
+// A backend that dies for 1.5 s at a time (its requests break) is out for
+// BaseEjection, 2 s, each time, however often it restarts: it has traffic
+// again 0.5 s after it is back. Only failed trials lengthen the ejection.
+func TestBalancerShortOutagesStayShort(t *testing.T) {
+	clk := newTestClock()
+	a, live := newBalTestBackend(t, "a"), newBalTestBackend(t, "live")
+	b := newBalTestBalancer(t, []string{a.URL, live.URL}, withBalTestClock(clk))
+	const step = 100 * time.Millisecond
+	for outage := range 5 {
+		down := clk.now()
+		a.mode.Store(balModeHangup)
+		var back, ejection time.Duration
+		for elapsed := time.Duration(0); back == 0 && elapsed < time.Minute; elapsed += step {
+			if elapsed == 1500*time.Millisecond {
+				a.mode.Store(balModeOK)
+			}
+			for range 2 {
+				code, body := balTestDo(b, http.MethodGet, "")
+				require.Equal(t, http.StatusOK, code, "a GET is retried")
+				if body == "a" {
+					back = clk.now().Sub(down)
+				}
+				if st := balTestStatus(t, b, a.URL); ejection == 0 && st.State == StateEjected {
+					ejection = st.EjectedUntil.Sub(clk.now())
+				}
+			}
+			clk.advance(step)
+		}
+		assert.Equal(t, 2*time.Second, ejection, "outage %d: ejected for BaseEjection", outage)
+		assert.GreaterOrEqual(t, back, 2*time.Second, "outage %d", outage)
+		assert.LessOrEqual(t, back, 2*time.Second+step, "outage %d: traffic again at the first trial", outage)
+		clk.advance(8 * time.Second) // a restart every 10 s or so
+	}
+}
+
+// With the real clock and real listeners: a backend that goes away under
+// traffic and listens again 1.5 s later has traffic again within about
+// BaseEjection (2 s) of its return, not after a 10 s ejection.
+func TestBalancerBackAfterShortOutageGetsTrafficSoon(t *testing.T) {
+	flaky, live := newBalTestReopenable(t, "flaky"), newBalTestBackend(t, "live")
+	b := newBalTestBalancer(t, []string{flaky.URL(), live.URL})
+	var back atomic.Int64 // Unix nanoseconds of the first answer from flaky after the outage
+	var outage atomic.Bool
+	var failed atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				code, body := balTestDo(b, http.MethodGet, "")
+				if code != http.StatusOK {
+					failed.Add(1)
+				}
+				if body == "flaky" && outage.Load() {
+					back.CompareAndSwap(0, time.Now().UnixNano())
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+	defer func() { close(stop); wg.Wait() }()
+
+	time.Sleep(100 * time.Millisecond)
+	flaky.srv.Close()
+	outage.Store(true)
+	time.Sleep(1500 * time.Millisecond)
+	flaky.reopen()
+	reopened := time.Now()
+	deadline := reopened.Add(8 * time.Second)
+	for back.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NotZero(t, back.Load(), "flaky got no traffic within 8 s of its return")
+	wait := time.Unix(0, back.Load()).Sub(reopened)
+	t.Logf("traffic again %v after the backend was back", wait.Round(time.Millisecond))
+	assert.Less(t, wait, 3*time.Second, "within about BaseEjection (2 s)")
+	assert.Zero(t, failed.Load(), "every GET was answered")
+}
+
+// A backend that refuses connections while the max-ejection cap forbids
+// ejecting it is skipped for a second after each refusal: it costs one
+// try a second, and it is no ejection (no event, still healthy).
+func TestBalancerQuarantineWhenEjectionCapped(t *testing.T) {
+	clk := newTestClock()
+	h, live := newBalTestBackend(t, "h"), newBalTestBackend(t, "live")
+	d := newBalTestReopenable(t, "d")
+	var mu sync.Mutex
+	var events []string
+	b := newBalTestBalancer(t, []string{h.URL, d.URL(), live.URL}, withBalTestClock(clk),
+		WithOnStateChange(func(c StateChange) {
+			mu.Lock()
+			events = append(events, c.Backend+" "+c.To.String())
+			mu.Unlock()
+		}))
+	h.mode.Store(balModeHangup)
+	for range 10 {
+		code, _ := balTestDo(b, http.MethodGet, "")
+		require.Equal(t, http.StatusOK, code)
+	}
+	require.Equal(t, StateEjected, balTestStatus(t, b, h.URL).State, "h takes the one ejection 3 backends allow")
+
+	d.srv.Close()
+	before := balTestStatus(t, b, d.URL()).Requests
+	for second := range 4 {
+		for range 10 {
+			code, body := balTestDo(b, http.MethodGet, "")
+			require.Equal(t, http.StatusOK, code)
+			assert.Equal(t, "live", body)
+		}
+		st := balTestStatus(t, b, d.URL())
+		assert.Equal(t, before+int64(second)+1, st.Requests, "one try a second")
+		assert.Equal(t, StateHealthy, st.State, "not ejected: the cap forbids it")
+		clk.advance(time.Second) // h's trials fail meanwhile: it stays out
+	}
+	mu.Lock()
+	for _, e := range events {
+		assert.NotContains(t, e, d.URL(), "the quarantine is not reported")
+	}
+	mu.Unlock()
+}
+
+// When every backend is ejected or quarantined, the Balancer still tries
+// them all (panic mode) rather than answer 503, and serves from the first
+// one that is back.
+func TestBalancerQuarantinedPoolStillTried(t *testing.T) {
+	clk := newTestClock()
+	d1, d2 := newBalTestReopenable(t, "d1"), newBalTestReopenable(t, "d2")
+	b := newBalTestBalancer(t, []string{d1.URL(), d2.URL()}, withBalTestClock(clk))
+	d1.srv.Close()
+	d2.srv.Close()
+	for range 2 {
+		code, _ := balTestDo(b, http.MethodGet, "")
+		assert.Equal(t, http.StatusBadGateway, code, "tried, not refused with 503")
+	}
+	for _, st := range b.Backends() {
+		assert.EqualValues(t, 2, st.Requests, "each request tried each backend")
+		assert.Equal(t, StateHealthy, st.State)
+	}
+	d2.reopen()
+	code, body := balTestDo(b, http.MethodGet, "")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "d2", body)
 }
 
 func TestBalancerHalfOpenSingleTrial(t *testing.T) {
@@ -135,6 +312,7 @@ func TestBalancerGrowingEjectionAndDecay(t *testing.T) {
 		balTestDo(b, http.MethodGet, "")
 	}
 	ejections := []time.Duration{10 * time.Second}
+	// Each failed trial doubles the ejection, up to MaxEjection.
 	for _, want := range []time.Duration{20 * time.Second, 40 * time.Second, time.Minute, time.Minute} {
 		clk.advance(ejections[len(ejections)-1])
 		balTestTrial(t, b, a.URL) // the trial fails: ejected again, for longer
@@ -144,20 +322,33 @@ func TestBalancerGrowingEjectionAndDecay(t *testing.T) {
 		ejections = append(ejections, want)
 	}
 
-	// It recovers, stays healthy for three Decay periods, and fails again:
-	// the ejection level came down from 5 to 2, so this third level is 40 s.
+	// The trial succeeds: one step back (level 3 to 2). The backend stays
+	// healthy for one Decay (level 1) and fails again: 20 s.
 	a.mode.Store(balModeOK)
 	clk.advance(time.Minute)
 	balTestTrial(t, b, a.URL)
 	require.Equal(t, StateHealthy, balTestStatus(t, b, a.URL).State)
-	clk.advance(3 * time.Minute)
+	clk.advance(time.Minute)
 	a.mode.Store(balModeHangup)
 	for range 6 {
 		balTestDo(b, http.MethodGet, "")
 	}
 	st := balTestStatus(t, b, a.URL)
 	require.Equal(t, StateEjected, st.State)
-	assert.WithinDuration(t, clk.now().Add(40*time.Second), st.EjectedUntil, 0)
+	assert.WithinDuration(t, clk.now().Add(20*time.Second), st.EjectedUntil, 0)
+
+	// Its trial succeeds at once (level 0): the next ejection is the base.
+	a.mode.Store(balModeOK)
+	clk.advance(20 * time.Second)
+	balTestTrial(t, b, a.URL)
+	require.Equal(t, StateHealthy, balTestStatus(t, b, a.URL).State)
+	a.mode.Store(balModeHangup)
+	for range 6 {
+		balTestDo(b, http.MethodGet, "")
+	}
+	st = balTestStatus(t, b, a.URL)
+	require.Equal(t, StateEjected, st.State)
+	assert.WithinDuration(t, clk.now().Add(10*time.Second), st.EjectedUntil, 0)
 }
 
 func TestBalancerMaxEjectionPercent(t *testing.T) {
@@ -230,7 +421,7 @@ func TestBalancerStateChangesLoggedAndReported(t *testing.T) {
 		balTestDo(b, http.MethodGet, "")
 	}
 	a.mode.Store(balModeOK)
-	clk.advance(10 * time.Second)
+	clk.advance(2 * time.Second)
 	balTestTrial(t, b, a.URL)
 
 	mu.Lock()

@@ -17,33 +17,45 @@ import (
 // another backend; see [WithRetryPolicy]. Every zero field means its
 // default.
 //
-// A request that was not sent (the dial failed) is retried for any method.
-// After the request left, only idempotent methods (GET, HEAD, OPTIONS,
-// TRACE, PUT, DELETE) and requests with an Idempotency-Key header are
-// retried, and only when their body is empty, unread, or was buffered
-// whole (BufferBody). A response that reached the client, even partly, is
-// never retried, and neither is a request whose client went away. In panic
-// mode (every backend ejected) a request gets a single try.
+// A request that was not sent (the connection was refused, reset or timed
+// out before a byte of the request went out) is tried on the next backend,
+// for any method, until every eligible backend has been tried once: such
+// retries cost the backends nothing, so neither MaxTries nor the budget
+// bounds them (as nginx's proxy_next_upstream error with tries 0). Only
+// MaxDuration and the client going away end them.
+//
+// A request that reached a backend is retried only if it is idempotent
+// (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or any method with an
+// Idempotency-Key header) and its body is empty, unread, or was buffered
+// whole (BufferBody); those retries count against MaxTries and the budget.
+// A response that reached the client, even partly, is never retried, nor is
+// a request whose client went away. In panic mode (no backend eligible) a
+// request that reached a backend gets a single try.
 type RetryPolicy struct {
-	// MaxTries bounds the attempts per request, the first included.
-	// Default 3; 1 disables retries.
+	// MaxTries bounds the attempts per request that reached a backend, the
+	// first included; attempts that were not sent do not count. Default 3;
+	// 1 disables retries of requests that reached a backend.
 	MaxTries int
 	// MaxDuration bounds the time from the first attempt after which no
-	// new attempt starts. Default: the dial timeout (5 s unless
-	// [WithDialTimeout] says otherwise), so that when every backend's dial
-	// hangs the client is answered after about one dial timeout, while
-	// fast failures such as refused connections are still retried.
+	// new attempt starts. Default: the dial timeout ([WithDialTimeout]),
+	// so that when every backend's dial hangs the client is answered after
+	// about one dial timeout, while fast failures such as refused
+	// connections are still retried.
 	MaxDuration time.Duration
-	// BudgetRatio caps retries at this fraction of the request rate
-	// (measured over one second), plus BudgetFloor retries per second, so
-	// that an outage cannot multiply the load. Default 0.2.
+	// BudgetRatio caps the retries of requests that reached a backend at
+	// this fraction of the request rate (measured every second; a slower
+	// second halves the estimate, no more), plus BudgetFloor retries per
+	// second, so that an outage cannot multiply the load. Default 0.2.
 	BudgetRatio float64
 	// BudgetFloor is the retry rate always allowed, per second. Default 10.
 	BudgetFloor float64
 	// BufferBody, when positive, keeps up to this many bytes of each
 	// request body in memory so the body can be sent again after a
-	// failure once the request left. Default 0: bodies are not kept, and
-	// only requests whose body was never read are retried.
+	// failure once the request left. Default 0: a request whose body was
+	// read by an attempt that reached a backend is not retried. Whatever
+	// its value, the first 64 KiB of a body are kept while the request
+	// lasts, so that a request whose body was read but never sent (the
+	// connection died first) can still go to another backend.
 	BufferBody int64
 }
 
@@ -55,13 +67,37 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	return p
 }
 
-// WithRetryPolicy sets the retry rules. Without it a request is tried at
-// most 3 times, no retry starts later than one dial timeout after the
-// first attempt, retries stay under 20% of the request rate
-// plus 10 per second, and bodies are not buffered. Negative values make
-// [NewBalancer] fail.
+// WithRetryPolicy sets the retry rules; the zero RetryPolicy is the
+// default. Negative values make [NewBalancer] fail.
 func WithRetryPolicy(p RetryPolicy) BalancerOption {
 	return balancerOptionFunc(func(c *balancerConfig) { c.retry = p })
+}
+
+// nextTry is what may follow a failed attempt.
+type nextTry uint8
+
+const (
+	tryNone nextTry = iota // answer with the failure
+	tryFree                // try another backend; costs no budget and no MaxTries
+	tryPaid                // try another backend if the budget holds a token
+)
+
+// next is the retry rule, the only place that decides it: whether a
+// request whose attempt just failed with class may be tried on another
+// backend, and whether that costs the budget. sent counts the request's
+// attempts that reached a backend, elapsed is the time since its first
+// attempt, and panicked says the failed attempt was a panic-mode pick.
+func (p *RetryPolicy) next(r *http.Request, class error, body bodyState, sent int, elapsed time.Duration, panicked bool) nextTry {
+	switch {
+	case r.Context().Err() != nil || elapsed >= p.MaxDuration ||
+		!retryable(r.Method, r.Header, class, body):
+		return tryNone
+	case class == ErrNotSent:
+		return tryFree
+	case panicked || sent >= p.MaxTries:
+		return tryNone
+	}
+	return tryPaid
 }
 
 // bodyState tells whether a request body can be sent again.
@@ -70,9 +106,17 @@ type bodyState uint8
 const (
 	bodyEmpty      bodyState = iota // no body at all
 	bodyUnread                      // nothing read from it yet
-	bodyReplayable                  // bytes were read and all are buffered
+	bodyReplayable                  // bytes were read and all are buffered, within BufferBody
+	bodyUnsent                      // bytes were read and all are kept, beyond BufferBody: only for a request not sent
 	bodyConsumed                    // bytes were read and are gone
 )
+
+// unsentKeep is how much of every request body a retryBody keeps whatever
+// BufferBody says, so that an attempt that read the body but sent none of
+// it can be replayed. A transport reads ahead of what it sends by one
+// write buffer (4 KiB for HTTP/1, a 16 KiB frame for HTTP/2) or one copy
+// buffer (32 KiB); bodies of JSON APIs are usually smaller than all three.
+const unsentKeep = 64 << 10
 
 // idempotentMethods may be sent twice without a second side effect.
 var idempotentMethods = map[string]bool{
@@ -88,6 +132,8 @@ func retryable(method string, hdr http.Header, class error, body bodyState) bool
 		return false
 	case class == ErrNotSent:
 		return true
+	case body == bodyUnsent:
+		return false
 	}
 	return idempotentMethods[method] || hdr.Get("Idempotency-Key") != ""
 }
@@ -108,8 +154,8 @@ func failureClass(err error) error {
 var errBodyGone = errors.New("frontdoor: request body no longer available")
 
 // retryBody lets a request body be read by several attempts in turn. It
-// reads the client's body once, keeps up to limit bytes for replay, and
-// ignores Close (the Transport closes bodies on error; the server closes
+// reads the client's body once, keeps up to max(limit, unsentKeep) bytes
+// for replay, and ignores Close (the Transport closes bodies on error; the server closes
 // the client's). Each attempt reads through its own bodyAttempt; starting
 // a new attempt cuts off the old one, which a Transport may still be
 // reading from in another goroutine.
@@ -118,7 +164,8 @@ type retryBody struct {
 	// that can wait on it are attempts at this same body.
 	mu     sync.Mutex
 	src    io.ReadCloser
-	limit  int64
+	limit  int64 // BufferBody
+	keep   int64 // the most buf may hold
 	buf    []byte
 	read   int64 // bytes taken from src
 	lost   bool  // some of them are not in buf
@@ -127,7 +174,7 @@ type retryBody struct {
 }
 
 func newRetryBody(src io.ReadCloser, limit int64) *retryBody {
-	return &retryBody{src: src, limit: limit}
+	return &retryBody{src: src, limit: limit, keep: max(limit, unsentKeep)}
 }
 
 // state returns whether the body can be sent again.
@@ -142,6 +189,8 @@ func (rb *retryBody) state() bodyState {
 		return bodyUnread
 	case rb.lost:
 		return bodyConsumed
+	case rb.read > rb.limit:
+		return bodyUnsent
 	}
 	return bodyReplayable
 }
@@ -181,10 +230,10 @@ func (a *bodyAttempt) Read(p []byte) (int, error) {
 	}
 	n, err := rb.src.Read(p)
 	if n > 0 {
-		if !rb.lost && rb.read+int64(n) <= rb.limit {
+		if !rb.lost && rb.read+int64(n) <= rb.keep {
 			rb.buf = append(rb.buf, p[:n]...)
 		} else {
-			rb.lost = true
+			rb.lost, rb.buf = true, nil
 		}
 		rb.read += int64(n)
 		a.pos += int64(n)
@@ -200,12 +249,17 @@ func (a *bodyAttempt) Close() error { return nil }
 
 // retryBudget caps retries with a rate.Limiter whose rate follows the
 // request rate: floor + ratio × requests per second, re-measured every
-// second. It is safe for concurrent use.
+// second. A window slower than the last estimate only halves it, so that a
+// lull of a second or two (a stall of the process itself, whose requests
+// then arrive at once) does not leave the budget empty for the burst of
+// retries that follows; a real drop is followed within a few seconds. It
+// is safe for concurrent use.
 type retryBudget struct {
 	ratio, floor float64
 	lim          *rate.Limiter
-	reqs         atomic.Int64 // requests in the current window
-	since        atomic.Int64 // start of the window, Unix nanoseconds
+	reqs         atomic.Int64  // requests in the current window
+	since        atomic.Int64  // start of the window, Unix nanoseconds
+	rps          atomic.Uint64 // the request rate estimate, float64 bits
 }
 
 func newRetryBudget(ratio, floor float64, now time.Time) *retryBudget {
@@ -216,12 +270,14 @@ func newRetryBudget(ratio, floor float64, now time.Time) *retryBudget {
 }
 
 // request counts one incoming request and, once a second, re-sizes the
-// limiter to the rate measured.
+// limiter to the rate estimated.
 func (rb *retryBudget) request(now time.Time) {
 	rb.reqs.Add(1)
 	start, t := rb.since.Load(), now.UnixNano()
 	if el := t - start; el >= int64(time.Second) && rb.since.CompareAndSwap(start, t) {
-		rps := float64(rb.reqs.Swap(0)) / time.Duration(el).Seconds()
+		measured := float64(rb.reqs.Swap(0)) / time.Duration(el).Seconds()
+		rps := max(measured, math.Float64frombits(rb.rps.Load())/2)
+		rb.rps.Store(math.Float64bits(rps))
 		l := rb.floor + rb.ratio*rps
 		rb.lim.SetLimitAt(now, rate.Limit(l))
 		rb.lim.SetBurstAt(now, max(1, int(math.Ceil(l))))
