@@ -80,7 +80,7 @@ package frontdoor
 // An exchange that wrote no byte of its request fails with a
 // notSentError, which the forwarder reports as [ErrNotSent], so the
 // Balancer may retry it anywhere. A reused connection that fails before
-// writing a byte of a bodiless request, or that closes without a byte of
+// writing a byte of a request (whose body, then, was never read), or that closes without a byte of
 // response to a bodiless idempotent request (the backend closed it while
 // we were sending), is replaced by a new connection once, transparently,
 // as net/http's Transport does; the peek before reuse makes both rare. The
@@ -208,6 +208,9 @@ func (c *backendClient) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if !fresh && x.retryable(ctx, err) {
 			continue
+		}
+		if x.bodyKept {
+			c.closeBody(req, bodyLen)
 		}
 		return nil, err
 	}

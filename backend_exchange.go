@@ -45,6 +45,7 @@ type backendExchange struct {
 	discard    int         // bytes of the final head still in conn.br
 	released   bool        // the connection was released
 	unwritable bool        // the request cannot be written at all
+	bodyKept   bool        // the writer wrote nothing and left the body unread and open
 
 	// With a request body, which a goroutine writes:
 	wdone    chan error // the writer's result
@@ -94,7 +95,13 @@ func (x *backendExchange) roundTrip(ctx context.Context) (*http.Response, error)
 // On failure it closes the connection, which ends the exchange.
 func (x *backendExchange) write(head []byte) {
 	err := x.writeRequest(head)
-	x.c.closeBody(x.req, x.bodyLen)
+	if err != nil && x.conn.written.Load() == 0 {
+		// The head did not go out, so the body was never read: RoundTrip
+		// may send it on a new connection, and closes it otherwise.
+		x.bodyKept = true
+	} else {
+		x.c.closeBody(x.req, x.bodyLen)
+	}
 	if err == nil {
 		x.mu.Lock()
 		if !x.headDone {
@@ -288,18 +295,18 @@ func (x *backendExchange) fail(ctx context.Context, err error) error {
 
 // retryable reports whether the exchange, which failed with err on a
 // connection from the pool, may be tried again on a new connection: it
-// wrote no byte of a bodiless request, or it wrote a bodiless idempotent
+// wrote no byte of the request (a body then was never read), or it wrote a bodiless idempotent
 // request whose connection closed before any byte of response, which
 // means the backend closed it while we were sending (as net/http's
 // Transport judges).
 func (x *backendExchange) retryable(ctx context.Context, err error) bool {
-	if !x.conn.reused || x.bodyLen != 0 || x.unwritable || ctx.Err() != nil {
+	if !x.conn.reused || x.unwritable || ctx.Err() != nil {
 		return false
 	}
 	if _, ok := err.(notSentError); ok {
-		return true
+		return x.bodyLen == 0 || x.bodyKept
 	}
-	return !x.gotByte && isReplayable(x.req) &&
+	return x.bodyLen == 0 && !x.gotByte && isReplayable(x.req) &&
 		(errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET))
 }
 

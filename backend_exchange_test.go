@@ -153,6 +153,23 @@ func TestBackendExchangeRetriesDeadReusedConnection(t *testing.T) {
 	assert.Equal(t, "/again", proxyTestNext(t, seen).requestURI)
 	mu.Lock()
 	assert.Len(t, conns, 2)
+	conns[1].armed.Store(true)
+	mu.Unlock()
+
+	// A request with a body whose head never went out left the body
+	// unread: it goes again on a new connection too, not back to the
+	// Balancer as not sent (which would count against a live backend).
+	req, err := http.NewRequest(http.MethodPost, env.front.URL+"/post", strings.NewReader("payload"))
+	require.NoError(t, err)
+	res, body = env.do(t, req)
+	assert.Equal(t, http.StatusOK, res.StatusCode, "a POST whose head was not written goes again")
+	assert.Equal(t, "ok", body)
+	assert.NoError(t, env.lastErr(t))
+	got := proxyTestNext(t, seen)
+	assert.Equal(t, "/post", got.requestURI)
+	assert.Equal(t, "payload", got.body)
+	mu.Lock()
+	assert.Len(t, conns, 3)
 	mu.Unlock()
 }
 
